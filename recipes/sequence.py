@@ -1,0 +1,210 @@
+"""Recipes for sequence tasks: regression and per-step classification."""
+
+import keras
+
+from recipes._compile import check_preset, compile_model
+from toolkit import _validation as v
+from toolkit import layers
+
+#: Recurrent layers a recipe can use, by name. Each entry maps
+#: `(units, return_sequences, name, **options)` to a Keras layer.
+RECURRENT_LAYERS = {
+    "lstm": layers.LSTM,
+    "gru": layers.GRU,
+    "simple_rnn": keras.layers.SimpleRNN,
+    "keras_lstm": keras.layers.LSTM,
+    "keras_gru": keras.layers.GRU,
+}
+
+#: Named configurations of `build_sequence_regressor`.
+PRESETS = {
+    "adding_lstm": {"cell": "lstm", "units": 128},
+    "adding_gru": {"cell": "gru", "units": 128},
+    "adding_simple_rnn": {"cell": "simple_rnn", "units": 128},
+}
+
+
+def recurrent_layer(cell, units, return_sequences=False, name=None,
+                    **options):
+    """Make the recurrent layer named `cell` (a key of `RECURRENT_LAYERS`)."""
+    factory = RECURRENT_LAYERS[
+        v.check_choice("cell", cell, set(RECURRENT_LAYERS))
+    ]
+    return factory(units, return_sequences=return_sequences, name=name,
+                   **options)
+
+
+def _recurrent_stack(x, cell, units, num_layers, bidirectional,
+                     last_returns_sequences, cell_options):
+    num_layers = v.check_positive_int("num_layers", num_layers)
+    for index in range(num_layers):
+        sequences = last_returns_sequences or index < num_layers - 1
+        layer = recurrent_layer(cell, units, return_sequences=sequences,
+                                name=f"{cell}_{index}", **cell_options)
+        if bidirectional:
+            layer = keras.layers.Bidirectional(
+                layer, name=f"bidirectional_{index}"
+            )
+        x = layer(x)
+    return x
+
+
+def build_sequence_regressor(
+    timesteps,
+    features,
+    outputs=1,
+    cell="lstm",
+    units=64,
+    num_layers=1,
+    bidirectional=False,
+    cell_options=None,
+    preset=None,
+    compile=True,
+    optimizer="auto",
+    loss="auto",
+    metrics="auto",
+    learning_rate=1e-3,
+    clipnorm=None,
+    clipvalue=None,
+    global_clipnorm=None,
+):
+    """A recurrent network mapping a sequence to a vector (e.g. adding).
+
+    `Input(timesteps, features)` -> `num_layers` recurrent layers (the last
+    returns its final output) -> `Dense(outputs)`.
+
+    Args:
+        timesteps: int or None, sequence length (None for variable).
+        features: int, features per step.
+        outputs: int, size of the regression target. Default: 1.
+        cell: a key of `RECURRENT_LAYERS`: `"lstm"`, `"gru"` (this
+            toolkit's), `"simple_rnn"`, `"keras_lstm"`, `"keras_gru"`.
+            Default: `"lstm"`.
+        units: int, units per recurrent layer. Default: 64.
+        num_layers: int, stacked recurrent layers. Default: 1.
+        bidirectional: bool, wrap each in `keras.layers.Bidirectional`.
+        cell_options: dict of extra arguments of the recurrent layer
+            (`dropout`, `peephole`, `layer_norm`, ...).
+        preset: a key of `PRESETS`, whose values override the defaults.
+        compile: bool, compile the model. Default: `True`.
+        optimizer: `"auto"` (Adam with `learning_rate` and clipping), an
+            optimizer name or instance.
+        loss: `"auto"` (mean squared error) or any Keras loss.
+        metrics: `"auto"` (`["mae"]`) or any Keras metrics.
+        learning_rate: float, used by `"auto"` or a named optimizer.
+        clipnorm, clipvalue, global_clipnorm: Keras's gradient clipping,
+            passed to the optimizer.
+
+    Returns:
+        A `keras.Model`, compiled unless `compile=False`.
+
+    Example:
+
+    ```python
+    from recipes import build_sequence_regressor
+    from toolkit.data import adding_problem
+
+    x, y = adding_problem(2048, timesteps=50, seed=0)
+    model = build_sequence_regressor(50, 2, cell="gru", units=32,
+                                     clipnorm=1.0)
+    model.fit(x, y, epochs=2, batch_size=64)
+    ```
+    """
+    if preset is not None:
+        chosen = check_preset(PRESETS, preset)
+        cell = chosen.get("cell", cell)
+        units = chosen.get("units", units)
+    units = v.check_positive_int("units", units)
+    outputs = v.check_positive_int("outputs", outputs)
+    inputs = keras.Input((timesteps, features), name="sequence")
+    x = _recurrent_stack(inputs, cell, units, num_layers, bidirectional,
+                         False, dict(cell_options or {}))
+    prediction = keras.layers.Dense(outputs, name="head")(x)
+    model = keras.Model(inputs, prediction, name=f"{cell}_regressor")
+    if compile:
+        compile_model(
+            model, optimizer, loss, metrics, "mse", ["mae"],
+            learning_rate=learning_rate, clipnorm=clipnorm,
+            clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+        )
+    return model
+
+
+def build_sequence_tagger(
+    timesteps,
+    vocabulary_size,
+    num_classes,
+    embedding_dim=None,
+    cell="lstm",
+    units=64,
+    num_layers=1,
+    bidirectional=False,
+    cell_options=None,
+    compile=True,
+    optimizer="auto",
+    loss="auto",
+    metrics="auto",
+    learning_rate=1e-3,
+    clipnorm=None,
+    clipvalue=None,
+    global_clipnorm=None,
+):
+    """A recurrent network labelling every step of a token sequence
+    (e.g. the copy-memory task).
+
+    `Input(timesteps,)` int ids -> `Embedding` (or one-hot when
+    `embedding_dim` is None) -> recurrent layers returning sequences ->
+    `Dense(num_classes, softmax)` at every step.
+
+    Args:
+        timesteps: int or None, sequence length.
+        vocabulary_size: int, number of input token ids.
+        num_classes: int, number of output classes per step.
+        embedding_dim: int or None (one-hot inputs). Default: None.
+        cell, units, num_layers, bidirectional, cell_options: as in
+            `build_sequence_regressor`.
+        compile, optimizer, loss, metrics, learning_rate, clipnorm,
+        clipvalue, global_clipnorm: as in `build_sequence_regressor`;
+            `"auto"` loss is sparse categorical cross-entropy and `"auto"`
+            metrics are `["accuracy"]`.
+
+    Returns:
+        A `keras.Model`, compiled unless `compile=False`.
+
+    Example:
+
+    ```python
+    from recipes import build_sequence_tagger
+    from toolkit.data import copy_memory
+
+    x, y = copy_memory(256, timesteps=20, seed=0)
+    model = build_sequence_tagger(40, vocabulary_size=10, num_classes=9)
+    model.fit(x, y, epochs=1)
+    ```
+    """
+    vocabulary_size = v.check_positive_int("vocabulary_size", vocabulary_size)
+    num_classes = v.check_positive_int("num_classes", num_classes)
+    inputs = keras.Input((timesteps,), dtype="int32", name="tokens")
+    if embedding_dim is None:
+        x = keras.layers.CategoryEncoding(
+            vocabulary_size, output_mode="one_hot", name="one_hot"
+        )(keras.layers.Reshape((-1, 1), name="per_step")(inputs))
+    else:
+        embedding_dim = v.check_positive_int("embedding_dim", embedding_dim)
+        x = keras.layers.Embedding(
+            vocabulary_size, embedding_dim, name="embedding"
+        )(inputs)
+    x = _recurrent_stack(x, cell, units, num_layers, bidirectional, True,
+                         dict(cell_options or {}))
+    probabilities = keras.layers.Dense(
+        num_classes, activation="softmax", name="head"
+    )(x)
+    model = keras.Model(inputs, probabilities, name=f"{cell}_tagger")
+    if compile:
+        compile_model(
+            model, optimizer, loss, metrics,
+            "sparse_categorical_crossentropy", ["accuracy"],
+            learning_rate=learning_rate, clipnorm=clipnorm,
+            clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+        )
+    return model

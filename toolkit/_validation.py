@@ -1,0 +1,109 @@
+"""Argument checks shared by every public class.
+
+Each check raises a `ValueError` (or `TypeError`) whose message names the
+argument in backticks, says what is allowed and echoes what was received,
+e.g. ``Argument `leak_rate` must be in (0, 1]. Received: leak_rate=1.5``.
+"""
+
+import numbers
+
+import keras
+
+
+def check_positive_int(name, value):
+    """Return `value` as an `int` if it is a positive integer, else raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(
+            f"Argument `{name}` must be a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+    if value <= 0:
+        raise ValueError(
+            f"Argument `{name}` must be a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def check_in_range(name, value, low, high, low_closed=True, high_closed=True):
+    """Return `value` as a float if it lies in the interval, else raise.
+
+    The interval is written in the message the usual way, e.g. `[0, 1)`.
+    """
+    interval = (
+        ("[" if low_closed else "(")
+        + f"{low:g}, {high:g}"
+        + ("]" if high_closed else ")")
+    )
+    message = (
+        f"Argument `{name}` must be a number in {interval}. "
+        f"Received: {name}={value!r}"
+    )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(message)
+    above = value >= low if low_closed else value > low
+    below = value <= high if high_closed else value < high
+    if not (above and below):
+        raise ValueError(message)
+    return float(value)
+
+
+def check_rate(name, value):
+    """A dropout-style rate: a number in [0, 1)."""
+    return check_in_range(name, value, 0.0, 1.0, high_closed=False)
+
+
+def check_choice(name, value, allowed):
+    """Return `value` if it is one of `allowed`, else raise."""
+    if value not in allowed:
+        raise ValueError(
+            f"Argument `{name}` must be one of {sorted(allowed)!r}. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def get_activation(name, value):
+    """`keras.activations.get` with an error that names the argument."""
+    try:
+        return keras.activations.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Argument `{name}` must be the name of a Keras activation "
+            "(e.g. 'tanh', 'sigmoid', 'relu') or a callable. "
+            f"Received: {name}={value!r}"
+        ) from error
+
+
+def get_initializer(name, value):
+    """`keras.initializers.get` with an error that names the argument."""
+    try:
+        return keras.initializers.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Argument `{name}` must be a Keras initializer, its name "
+            "(e.g. 'glorot_uniform', 'orthogonal', 'zeros') or its config. "
+            f"Received: {name}={value!r}"
+        ) from error
+
+
+def get_regularizer(name, value):
+    """`keras.regularizers.get` with an error that names the argument."""
+    try:
+        return keras.regularizers.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Argument `{name}` must be None, a Keras regularizer, its name "
+            f"(e.g. 'l2') or its config. Received: {name}={value!r}"
+        ) from error
+
+
+def get_constraint(name, value):
+    """`keras.constraints.get` with an error that names the argument."""
+    try:
+        return keras.constraints.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Argument `{name}` must be None, a Keras constraint, its name "
+            f"(e.g. 'non_neg') or its config. Received: {name}={value!r}"
+        ) from error

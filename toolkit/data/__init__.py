@@ -1,0 +1,5 @@
+"""Seeded task generators and readers of the data the project ships."""
+
+from toolkit.data.long_term import adding_problem, copy_memory
+
+__all__ = ["adding_problem", "copy_memory"]

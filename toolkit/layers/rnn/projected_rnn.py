@@ -1,0 +1,116 @@
+"""Sequence layers that take the input projection out of the time loop."""
+
+import inspect
+
+import keras
+from toolkit._keras_compat import rnn
+
+
+def _cell_argument_names(cell_class):
+    """Every keyword the cell's constructors (up its bases) accept."""
+    names = set()
+    for klass in cell_class.__mro__:
+        if klass is keras.layers.Layer:
+            break
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            names |= set(inspect.signature(init).parameters)
+    return names - {"self", "units", "kwargs"}
+
+
+class ProjectedRNN(keras.layers.RNN):
+    """A `keras.layers.RNN` over a `GatedCell`, with `W_x x` precomputed.
+
+    The cell's input projection `W_x x_t (+ b)` does not depend on the
+    recurrence, so it is computed for every time step in one matrix product
+    `(batch * timesteps, features) x (features, gates * units)` before the
+    loop; the loop then runs only the recurrent part (`cell.step`). The
+    result is the same as `keras.layers.RNN(cell)`, which the tests check.
+
+    Subclasses set `cell_class`; the constructor takes the cell's arguments
+    and the RNN layer's (`return_sequences`, `return_state`,
+    `go_backwards`, `stateful`, `unroll`, `zero_output_for_mask`), and the
+    config is the flat union of both, like `keras.layers.LSTM`'s.
+    """
+
+    cell_class = None
+    _rnn_arguments = (
+        "return_sequences",
+        "return_state",
+        "go_backwards",
+        "stateful",
+        "unroll",
+        "zero_output_for_mask",
+    )
+
+    def __init__(self, units, **kwargs):
+        cell_names = _cell_argument_names(self.cell_class)
+        cell_kwargs = {
+            k: kwargs.pop(k) for k in list(kwargs) if k in cell_names
+        }
+        cell = self.cell_class(
+            units,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="cell",
+            **cell_kwargs,
+        )
+        super().__init__(cell, **kwargs)
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if len(sequences_shape) != 3:
+            raise ValueError(
+                f"`{type(self).__name__}` expects inputs of rank 3 "
+                "(batch, timesteps, features). Received: inputs of shape "
+                f"{tuple(sequences_shape)}"
+            )
+        super().build(sequences_shape, initial_state_shape)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if initial_state is not None:
+            states = (
+                list(initial_state)
+                if isinstance(initial_state, (list, tuple))
+                else [initial_state]
+            )
+            self.cell._check_states(states)
+        return super().call(
+            sequences, initial_state=initial_state, mask=mask,
+            training=training,
+        )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        projected = self.cell.project_inputs(sequences, training=training)
+
+        def step(projected_t, states):
+            output, new_states = self.cell.step(
+                projected_t, list(states), training=training
+            )
+            return output, new_states
+
+        return rnn(
+            step,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        del config["cell"]
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        return {**config, **cell_config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
