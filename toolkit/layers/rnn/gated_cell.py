@@ -8,7 +8,7 @@ for all gates at once: `W_x` is `kernel` with shape `(features, g * units)`,
 `W_h` is `recurrent_kernel` with shape `(units, g * units)`. The input part
 `W_x x_t` does not depend on the recurrence, so `project_inputs` computes it
 for a whole sequence in one matrix product before the time loop (see
-`toolkit.layers.rnn.projected_rnn.ProjectedRNN`), and `step` runs the
+`ProjectedRNN(hoist_projection=True)`), and `step` runs the
 recurrence on the projected inputs. Used as a plain Keras cell,
 `call(x_t, states)` is `step(project_inputs(x_t), states)`.
 """
@@ -173,7 +173,16 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
             if len(inputs.shape) == 3:
                 mask = ops.expand_dims(mask, 1)
             inputs = inputs * mask
-        projected = ops.matmul(inputs, self.kernel)
+        if len(inputs.shape) == 3:
+            # One 2-D product over all steps: a broadcast batched matmul
+            # would be slower, above all in its gradient.
+            batch, steps = ops.shape(inputs)[0], ops.shape(inputs)[1]
+            flat = ops.reshape(inputs, (-1, inputs.shape[-1]))
+            projected = ops.reshape(
+                ops.matmul(flat, self.kernel), (batch, steps, -1)
+            )
+        else:
+            projected = ops.matmul(inputs, self.kernel)
         bias = self._input_bias()
         if bias is not None:
             projected = projected + bias

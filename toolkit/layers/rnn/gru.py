@@ -1,4 +1,4 @@
-"""`GRU`: the textbook GRU cell as a fast sequence layer."""
+"""`GRU`: the textbook GRU cell as a sequence layer."""
 
 from toolkit.api_export import register
 from toolkit.layers.rnn.gru_cell import GRUCell
@@ -7,14 +7,17 @@ from toolkit.layers.rnn.projected_rnn import ProjectedRNN
 
 @register
 class GRU(ProjectedRNN):
-    """`toolkit.layers.GRUCell` over a sequence, input projection hoisted.
+    """`toolkit.layers.GRUCell` over a sequence.
 
-    Computes exactly `keras.layers.RNN(GRUCell(units, ...))`, with the input
-    part of every gate computed for all time steps in one matrix product
-    before the recurrence.
+    Computes exactly `keras.layers.RNN(GRUCell(units, ...))`, with the
+    cell's arguments given flat, like `keras.layers.GRU`. With
+    `hoist_projection=True` the input part of every gate is computed for
+    all time steps in one matrix product before the recurrence.
 
     Args:
         units: int, the size of the state.
+        hoist_projection: bool, compute the input projection for all steps
+            before the loop. Default: `False`.
         **kwargs: every `GRUCell` argument (`reset_after`, `layer_norm`,
             `dropout`, ...) and every `keras.layers.RNN` argument.
 

@@ -1,4 +1,4 @@
-"""`LSTM`: the textbook LSTM cell as a fast sequence layer."""
+"""`LSTM`: the textbook LSTM cell as a sequence layer."""
 
 from toolkit.api_export import register
 from toolkit.layers.rnn.lstm_cell import LSTMCell
@@ -7,14 +7,18 @@ from toolkit.layers.rnn.projected_rnn import ProjectedRNN
 
 @register
 class LSTM(ProjectedRNN):
-    """`toolkit.layers.LSTMCell` over a sequence, input projection hoisted.
+    """`toolkit.layers.LSTMCell` over a sequence.
 
-    Computes exactly `keras.layers.RNN(LSTMCell(units, ...))`, but the input
-    part of every gate, `W_x x_t + b`, is one matrix product over all time
-    steps before the recurrence instead of one per step.
+    Computes exactly `keras.layers.RNN(LSTMCell(units, ...))`, with the
+    cell's arguments given flat, like `keras.layers.LSTM`. With
+    `hoist_projection=True` the input part of every gate, `W_x x_t + b`, is
+    one matrix product over all time steps before the recurrence (same
+    result; see `ProjectedRNN` for when it pays).
 
     Args:
         units: int, the size of the output and of the memory cell.
+        hoist_projection: bool, compute `W_x x_t + b` for all steps before
+            the loop. Default: `False`.
         **kwargs: every `LSTMCell` argument (`peephole`, `layer_norm`,
             `dropout`, `recurrent_dropout`, initializers, ...) and every
             `keras.layers.RNN` argument (`return_sequences`,

@@ -1,8 +1,10 @@
-"""Sequence layers that take the input projection out of the time loop."""
+"""Sequence layers over the gated cells, with an optional hoisted input
+projection."""
 
 import inspect
 
 import keras
+
 from toolkit._keras_compat import rnn
 
 
@@ -19,18 +21,24 @@ def _cell_argument_names(cell_class):
 
 
 class ProjectedRNN(keras.layers.RNN):
-    """A `keras.layers.RNN` over a `GatedCell`, with `W_x x` precomputed.
+    """A `keras.layers.RNN` over a `GatedCell`, built from flat arguments.
 
-    The cell's input projection `W_x x_t (+ b)` does not depend on the
-    recurrence, so it is computed for every time step in one matrix product
-    `(batch * timesteps, features) x (features, gates * units)` before the
-    loop; the loop then runs only the recurrent part (`cell.step`). The
-    result is the same as `keras.layers.RNN(cell)`, which the tests check.
+    The constructor takes the cell's arguments and the RNN layer's
+    (`return_sequences`, `return_state`, `go_backwards`, `stateful`,
+    `unroll`, `zero_output_for_mask`), and the config is the flat union of
+    both, like `keras.layers.LSTM`'s.
 
-    Subclasses set `cell_class`; the constructor takes the cell's arguments
-    and the RNN layer's (`return_sequences`, `return_state`,
-    `go_backwards`, `stateful`, `unroll`, `zero_output_for_mask`), and the
-    config is the flat union of both, like `keras.layers.LSTM`'s.
+    With `hoist_projection=True` the cell's input projection
+    `W_x x_t (+ b)`, which does not depend on the recurrence, is computed
+    for all time steps in one matrix product before the loop, and the loop
+    runs only the recurrent part (`cell.step`). The result is the same
+    (the tests check it). It is off by default because on TensorFlow's CPU
+    loop it was measured slower, not faster: the loop then carries a
+    `gates * units`-wide input per step instead of `features`-wide, and
+    its gradient costs more than the per-step products it saves (see
+    `bench/rnn_cells.py` and the README's table).
+
+    Subclasses set `cell_class`.
     """
 
     cell_class = None
@@ -43,7 +51,7 @@ class ProjectedRNN(keras.layers.RNN):
         "zero_output_for_mask",
     )
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, units, hoist_projection=False, **kwargs):
         cell_names = _cell_argument_names(self.cell_class)
         cell_kwargs = {
             k: kwargs.pop(k) for k in list(kwargs) if k in cell_names
@@ -56,7 +64,7 @@ class ProjectedRNN(keras.layers.RNN):
             **cell_kwargs,
         )
         super().__init__(cell, **kwargs)
-        self.input_spec = keras.layers.InputSpec(ndim=3)
+        self.hoist_projection = bool(hoist_projection)
 
     def build(self, sequences_shape, initial_state_shape=None):
         if len(sequences_shape) != 3:
@@ -81,6 +89,10 @@ class ProjectedRNN(keras.layers.RNN):
         )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self.hoist_projection:
+            return super().inner_loop(
+                sequences, initial_state, mask, training=training
+            )
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         projected = self.cell.project_inputs(sequences, training=training)
@@ -109,7 +121,9 @@ class ProjectedRNN(keras.layers.RNN):
         cell_config = self.cell.get_config()
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key, None)
-        return {**config, **cell_config}
+        return {
+            **config, **cell_config, "hoist_projection": self.hoist_projection
+        }
 
     @classmethod
     def from_config(cls, config):
