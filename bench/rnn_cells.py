@@ -20,16 +20,22 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+IMPLEMENTATIONS = ("toolkit", "hoisted", "keras")
 
 
 def worker(layer, implementation, jit, steps, batch, timesteps, features,
-           units):
+           units, threads):
     """Time one configuration; print a JSON line."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     sys.path.insert(0, ROOT)
+    sys.path.insert(0, HERE)
+    from _threads import pin_threads
+
+    pin_threads(threads)
     import keras
     import numpy as np
 
@@ -39,6 +45,8 @@ def worker(layer, implementation, jit, steps, batch, timesteps, features,
     factory = {
         ("lstm", "toolkit"): ours.LSTM,
         ("gru", "toolkit"): ours.GRU,
+        ("lstm", "hoisted"): partial(ours.LSTM, hoist_projection=True),
+        ("gru", "hoisted"): partial(ours.GRU, hoist_projection=True),
         ("lstm", "keras"): keras.layers.LSTM,
         ("gru", "keras"): keras.layers.GRU,
     }[(layer, implementation)]
@@ -54,17 +62,18 @@ def worker(layer, implementation, jit, steps, batch, timesteps, features,
     for _ in range(3):  # trace, compile, warm caches
         model.train_on_batch(x, y)
         model.predict_on_batch(x)
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.train_on_batch(x, y)
-    train = (time.perf_counter() - start) / steps
-    start = time.perf_counter()
-    for _ in range(steps):
-        model.predict_on_batch(x)
-    infer = (time.perf_counter() - start) / steps
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"train_s": train, "infer_s": infer,
-                      "peak_mb": peak_mb}))
+    result = {}
+    for name, run in (("train", lambda: model.train_on_batch(x, y)),
+                      ("infer", lambda: model.predict_on_batch(x))):
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            run()
+        result[f"{name}_s"] = (time.process_time() - cpu) / steps
+        result[f"{name}_wall_s"] = (time.perf_counter() - wall) / steps
+    result["peak_mb"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    print(json.dumps(result))
 
 
 def run_one(args, layer, implementation, jit):
@@ -72,7 +81,8 @@ def run_one(args, layer, implementation, jit):
         sys.executable, __file__, "--worker", layer, implementation,
         str(int(jit)), "--steps", str(args.steps), "--batch",
         str(args.batch), "--timesteps", str(args.timesteps), "--features",
-        str(args.features), "--units", str(args.units),
+        str(args.features), "--units", str(args.units), "--threads",
+        str(args.threads),
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run(command, capture_output=True, text=True, env=env,
@@ -89,20 +99,22 @@ def main():
     parser.add_argument("--timesteps", type=int, default=100)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="TensorFlow threads per process (both sides)")
     parser.add_argument("--output", default=os.path.join(
         HERE, "results", "rnn_cells.json"))
     args = parser.parse_args()
     if args.worker:
         layer, implementation, jit = args.worker
         worker(layer, implementation, bool(int(jit)), args.steps, args.batch,
-               args.timesteps, args.features, args.units)
+               args.timesteps, args.features, args.units, args.threads)
         return
     rows = []
     for layer in ("lstm", "gru"):
         for jit in (False, True):
-            samples = {"toolkit": [], "keras": []}
+            samples = {impl: [] for impl in IMPLEMENTATIONS}
             for _ in range(args.rounds):
-                for implementation in ("toolkit", "keras"):
+                for implementation in IMPLEMENTATIONS:
                     samples[implementation].append(
                         run_one(args, layer, implementation, jit)
                     )
@@ -111,30 +123,39 @@ def main():
                 return statistics.median(s[key] for s in samples[impl])
 
             row = {"layer": layer, "jit_compile": jit}
-            for impl in ("toolkit", "keras"):
-                for key in ("train_s", "infer_s", "peak_mb"):
+            for impl in IMPLEMENTATIONS:
+                for key in ("train_s", "train_wall_s", "infer_s",
+                            "infer_wall_s", "peak_mb"):
                     row[f"{impl}_{key}"] = median(impl, key)
-            row["train_speedup"] = row["keras_train_s"] / row["toolkit_train_s"]
-            row["infer_speedup"] = row["keras_infer_s"] / row["toolkit_infer_s"]
+            for impl in ("toolkit", "hoisted"):
+                for key in ("train", "infer"):
+                    row[f"{impl}_{key}_speedup"] = (
+                        row[f"keras_{key}_s"] / row[f"{impl}_{key}_s"]
+                    )
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
-    header = ("| layer | jit | train ms (ours / Keras) | Keras/ours "
-              "| inference ms (ours / Keras) | Keras/ours "
-              "| peak MB (ours / Keras) |")
     print(f"batch {args.batch}, {args.timesteps} steps, {args.features} "
-          f"features, {args.units} units; medians of {args.rounds} rounds "
-          f"x {args.steps} steps")
-    print(header)
+          f"features, {args.units} units, {args.threads} TF thread(s); "
+          "CPU ms per step, medians of "
+          f"{args.rounds} rounds x {args.steps} steps; speed-up = Keras / "
+          "ours")
+    print("| layer | jit | train: ours / hoisted / Keras | speed-up "
+          "(ours, hoisted) | inference: ours / hoisted / Keras | speed-up "
+          "(ours, hoisted) | peak MB: ours / Keras |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(
-            f"| {r['layer']} | {r['jit_compile']} "
-            f"| {1e3 * r['toolkit_train_s']:.1f} / "
-            f"{1e3 * r['keras_train_s']:.1f} | {r['train_speedup']:.2f}x "
-            f"| {1e3 * r['toolkit_infer_s']:.1f} / "
-            f"{1e3 * r['keras_infer_s']:.1f} | {r['infer_speedup']:.2f}x "
-            f"| {r['toolkit_peak_mb']:.0f} / {r['keras_peak_mb']:.0f} |"
-        )
+        cells = [r["layer"], str(r["jit_compile"])]
+        for key in ("train", "infer"):
+            cells.append(" / ".join(
+                f"{1e3 * r[f'{impl}_{key}_s']:.1f}"
+                for impl in IMPLEMENTATIONS
+            ))
+            cells.append(
+                f"{r[f'toolkit_{key}_speedup']:.2f}x, "
+                f"{r[f'hoisted_{key}_speedup']:.2f}x"
+            )
+        cells.append(f"{r['toolkit_peak_mb']:.0f} / {r['keras_peak_mb']:.0f}")
+        print("| " + " | ".join(cells) + " |")
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump({"config": vars(args), "rows": rows}, f, indent=2)
