@@ -75,8 +75,9 @@ class SkipCell(GatedCell):
             Default: `None`.
         dropout: float in [0, 1), input dropout, same mask at every step.
             Default: 0.
-        recurrent_dropout: float in [0, 1), dropout on the gathered
-            `h_{t-d}`, same mask at every step. Default: 0.
+        recurrent_dropout: float in [0, 1), dropout on every `h_{t-d}`
+            where it enters `h_t`, one mask for all delays and steps.
+            Default: 0.
         seed: int or None, seed of the dropout masks. Default: `None`.
         **kwargs: base layer arguments.
 
@@ -206,10 +207,14 @@ class SkipCell(GatedCell):
     def step(self, projected, states, training=False):
         """One step from the projected inputs `W x_t (+ b)`."""
         states = list(states)
-        delayed = [states[d - 1] for d in self.delays]
-        if len(delayed) > 1:
-            delayed = [ops.concatenate(delayed, axis=-1)]
-        delayed = self._dropped_state(delayed[0], training)
+        delayed = [
+            self._dropped_state(states[d - 1], training) for d in self.delays
+        ]
+        delayed = (
+            delayed[0]
+            if len(delayed) == 1
+            else ops.concatenate(delayed, axis=-1)
+        )
         a = projected + ops.matmul(delayed, self.recurrent_kernel)
         if self.layer_norm:
             a = self._normalize(a, 0)
