@@ -78,6 +78,27 @@ def test_leaky_unit_carries_alpha_to_the_power_distance():
     ]
 
 
+def test_lstm_memory_cell_carries_the_gradient():
+    # Zero kernels and a saturated forget gate: c_t = c_{t-1} + i * g with
+    # f = 1, and h_{t-1} feeds nothing. So dL/dh_t = 0 before the last
+    # step while dL/dc_t = dL/dc_{T-1} at every step: the measured norm is
+    # constant (and not zero) for every distance >= 1.
+    lstm = keras.layers.LSTM(U)
+    model = _model(lstm)
+    lstm.cell.kernel.assign(np.zeros((F, 4 * U)))
+    lstm.cell.recurrent_kernel.assign(np.zeros((U, 4 * U)))
+    bias = np.zeros(4 * U, "float32")
+    bias[U : 2 * U] = 100.0  # forget gate = 1
+    bias[2 * U :] = 0.5  # candidate and output gate
+    lstm.cell.bias.assign(bias)
+    x, y = _data(2)
+    frame = gradient_flow(model, x, y)
+    norms = frame["grad_norm"].to_numpy()
+    assert norms[1] > 1e-3
+    np.testing.assert_allclose(norms[1:], norms[1], rtol=1e-5)
+    assert norms[0] > norms[1]  # h_{T-1} also reaches the head
+
+
 def test_per_step_outputs_and_layers_above():
     # The lowest layer of a stack; the loss sees every step.
     inputs = keras.Input((T, F))

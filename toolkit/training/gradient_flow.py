@@ -59,15 +59,18 @@ def gradient_flow(model, x, y, layer=None, loss="auto", name=None):
     """Norm of the loss gradient with respect to the hidden state, per step.
 
     For the recurrent layer `layer` of `model`, with hidden states
-    `h_0, ..., h_{T-1}` (the first state of the cell, its output), this
-    measures, for every step `t`,
+    `s_0, ..., s_{T-1}`, this measures, for every step `t`,
 
     ```
-    g_t = mean over examples of || dL / dh_t ||_2
+    g_t = mean over examples of || dL / ds_t ||_2
     ```
 
-    where `dL / dh_t` is the total derivative of the example's loss: through
+    where `dL / ds_t` is the total derivative of the example's loss: through
     the rest of the sequence (the recurrence) and through the layers above.
+    `s_t` is every state tensor the cell makes at step `t`: `h_t`, and for
+    an LSTM also the memory `c_t` (which carries the LSTM's gradient; `h_t`
+    alone would not show it). States only passed along, like a `SkipCell`'s
+    history of earlier `h`, count at the step that made them.
     Plotted against the distance to the end of the sequence,
     `T - 1 - t`, it shows how far back the loss still reaches: a vanishing
     gradient is a line falling to zero (Deep Learning, section 10.7).
@@ -141,7 +144,8 @@ def gradient_flow(model, x, y, layer=None, loss="auto", name=None):
     order = range(steps - 1, -1, -1) if rnn.go_backwards else range(steps)
     with tf.GradientTape() as tape:
         states = rnn.get_initial_state(batch)
-        hidden = {}
+        seen = {id(state) for state in states}
+        hidden, created = {}, {}
         for t in order:
             output, states = rnn.cell(
                 sequences[:, t], list(states), training=False
@@ -149,6 +153,13 @@ def gradient_flow(model, x, y, layer=None, loss="auto", name=None):
             if not isinstance(states, (list, tuple)):
                 states = [states]
             hidden[t] = output
+            # The state tensors made at this step (h_t, and c_t for an
+            # LSTM); states only passed along (a SkipCell's history) are
+            # counted at the step that made them.
+            created[t] = [s for s in states if id(s) not in seen]
+            if all(s is not output for s in created[t]):
+                created[t].append(output)
+            seen.update(id(s) for s in states)
         if rnn.return_sequences:
             visited = [hidden[t] for t in order]
             outputs = ops.stack(visited, axis=1)
@@ -157,16 +168,20 @@ def gradient_flow(model, x, y, layer=None, loss="auto", name=None):
         prediction = after(outputs, training=False)
         value = ops.mean(loss_fn(ops.convert_to_tensor(y), prediction))
     steps_list = list(range(steps))
-    grads = tape.gradient(value, [hidden[t] for t in steps_list])
-    # The mean over the batch scales each example's gradient by 1/batch.
-    norms = np.array(
-        [
-            float(np.mean(np.linalg.norm(np.asarray(g) * batch, axis=-1)))
-            if g is not None
-            else 0.0
-            for g in grads
-        ]
-    )
+    flat = [s for t in steps_list for s in created[t]]
+    grads = iter(tape.gradient(value, flat))
+    norms = []
+    for t in steps_list:
+        squares = 0.0
+        for _ in created[t]:
+            g = next(grads)
+            if g is not None:
+                # The mean over the batch scales each example's gradient.
+                squares = squares + np.sum(
+                    (np.asarray(g, "float64") * batch) ** 2, axis=-1
+                )
+        norms.append(float(np.mean(np.sqrt(squares))))
+    norms = np.array(norms)
     distance = np.array(
         [steps - 1 - t for t in steps_list]
         if not rnn.go_backwards
@@ -231,7 +246,7 @@ def plot_gradient_flow(frame, column="grad_norm", logy=True, ax=None):
         ax.set_yscale("log")
     ax.set_xlabel("distance to the end of the sequence (steps)")
     ax.set_ylabel(
-        "||dL/dh_t||" if column == "grad_norm" else "||dL/dh_t|| (relative)"
+        "||dL/ds_t||" if column == "grad_norm" else "||dL/ds_t|| (relative)"
     )
     ax.set_title("Gradient flow through time")
     ax.legend(fontsize="small")
