@@ -81,6 +81,31 @@ def test_only_delay_d_means_independent_interleaved_chains():
     np.testing.assert_allclose(full[:, ::3], alone, atol=1e-6)
 
 
+@pytest.mark.parametrize("delay, steps", [(3, T), (4, T), (T, T)])
+def test_single_delay_fast_path(delay, steps):
+    # SkipRNN runs one delay as batch * d chains of ceil(T / d) steps.
+    x = _x(6)[:, :steps]
+    rng = np.random.default_rng(7)
+    history = [
+        rng.standard_normal((B, U)).astype("float32") for _ in range(delay)
+    ]
+    layer = SkipRNN(
+        U, delays=(delay,), return_sequences=True, return_state=True
+    )
+    layer.build(x.shape)
+    assert layer._dilated_fast_path(x, None, False)
+    randomize_weights(layer, seed=8)
+    expected = skip_reference(x, *_weights(layer), (delay,), history)
+    got, *states = layer(x, initial_state=history)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    for k, state in enumerate(states):  # [h_{T-1}, ..., h_{T-d}]
+        np.testing.assert_allclose(state, expected[:, -1 - k], atol=1e-5)
+    # Cases it leaves to the loop: a mask, go_backwards, too short.
+    mask = np.ones((B, steps), bool)
+    assert not layer._dilated_fast_path(x, mask, False)
+    assert not layer._dilated_fast_path(x[:, : delay - 1], None, False)
+
+
 def test_masking_initial_state_and_returned_history():
     delays = (1, 3)
     x = _x(2)

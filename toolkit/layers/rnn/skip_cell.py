@@ -215,11 +215,16 @@ class SkipCell(GatedCell):
             if len(delayed) == 1
             else ops.concatenate(delayed, axis=-1)
         )
+        h = self.recur(projected, delayed)
+        return h, [h] + states[:-1]
+
+    def recur(self, projected, delayed):
+        """`h_t` from `W x_t (+ b)` and the `h_{t-d}` concatenated in the
+        order of `delays`, `(batch, len(delays) * units)`."""
         a = projected + ops.matmul(delayed, self.recurrent_kernel)
         if self.layer_norm:
             a = self._normalize(a, 0)
-        h = self.activation(a)
-        return h, [h] + states[:-1]
+        return self.activation(a)
 
     def get_config(self):
         config = super().get_config()
