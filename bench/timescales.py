@@ -10,11 +10,12 @@ initialisation as a PNG under `bench/results/`.
 
 Every finished (task, model) run is written to the JSON file at once; a
 rerun with the same settings skips it, so an interrupted run resumes
-(`--fresh` starts over).
+(`--fresh` starts over, `--report` only prints the saved results).
 
-    python bench/timescales.py                       # the full grid
-    python bench/timescales.py --steps 300 --batch-size 32 \
-        --tasks adding200 copy50 --models simple_rnn leaky_learned lstm
+    python bench/timescales.py                 # the full grid, 2000 steps
+    python bench/timescales.py --steps 400     # what fits ~30 min here
+    python bench/timescales.py --steps 300 --tasks adding200 copy50 \
+        --models simple_rnn leaky_learned lstm
 """
 
 import argparse
@@ -393,6 +394,13 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     sig = signature(args)
     results = load(args.out, sig, args.fresh)
+    if args.report:
+        args.skip_speed = args.skip_flow = True
+        args.tasks = [
+            t
+            for t in args.tasks
+            if any(k.startswith(t + "/") for k in results["runs"])
+        ]
     if not args.skip_speed:
         print("speed at equal size ...", flush=True)
         results["speed"] = {
@@ -421,7 +429,7 @@ def main(argv=None):
     for task_name in args.tasks:
         for kind in order:
             key = f"{task_name}/{kind}"
-            if key in results["runs"]:
+            if key in results["runs"] or args.report:
                 continue
             print(f"training {key} ...", flush=True)
             results["runs"][key] = run_one(kind, task_name, args)
