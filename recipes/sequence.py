@@ -14,6 +14,10 @@ RECURRENT_LAYERS = {
     "simple_rnn": keras.layers.SimpleRNN,
     "keras_lstm": keras.layers.LSTM,
     "keras_gru": keras.layers.GRU,
+    "leaky": layers.LeakyRNN,
+    "skip": layers.SkipRNN,
+    "clockwork": layers.ClockworkRNN,
+    "dilated": layers.dilated_stack,
 }
 
 #: Named configurations of `build_sequence_regressor`.

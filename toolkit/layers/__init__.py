@@ -1,5 +1,30 @@
 """Keras layers: recurrent cells, reservoirs and recursive tree composers."""
 
-from toolkit.layers.rnn import GRU, LSTM, GRUCell, LSTMCell
+from toolkit.layers.rnn import (
+    GRU,
+    LSTM,
+    ClockworkCell,
+    ClockworkRNN,
+    GRUCell,
+    LeakyCell,
+    LeakyRNN,
+    LSTMCell,
+    SkipCell,
+    SkipRNN,
+    dilated_stack,
+)
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell"]
+__all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    # Multiple time scales.
+    "ClockworkCell",
+    "ClockworkRNN",
+    "LeakyCell",
+    "LeakyRNN",
+    "SkipCell",
+    "SkipRNN",
+    "dilated_stack",
+]
