@@ -1,0 +1,26 @@
+"""Training tools: the LR range test, cyclical and one-cycle schedules,
+momentum cycling and gradient tools."""
+
+from toolkit.training.lr_range_test import (
+    LRRangeTest,
+    LRRangeTestResult,
+    lr_range_test,
+    suggest_learning_rates,
+)
+from toolkit.training.schedules import (
+    CyclicalLearningRate,
+    MomentumScheduler,
+    OneCycle,
+    OneCycleMomentum,
+)
+
+__all__ = [
+    "CyclicalLearningRate",
+    "LRRangeTest",
+    "LRRangeTestResult",
+    "MomentumScheduler",
+    "OneCycle",
+    "OneCycleMomentum",
+    "lr_range_test",
+    "suggest_learning_rates",
+]
