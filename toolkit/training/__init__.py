@@ -1,6 +1,7 @@
 """Training tools: the LR range test, cyclical and one-cycle schedules,
 momentum cycling and gradient tools."""
 
+from toolkit.training.gradient_regularizer import FlowRegularizedRNN
 from toolkit.training.lr_range_test import (
     LRRangeTest,
     LRRangeTestResult,
@@ -16,6 +17,7 @@ from toolkit.training.schedules import (
 
 __all__ = [
     "CyclicalLearningRate",
+    "FlowRegularizedRNN",
     "LRRangeTest",
     "LRRangeTestResult",
     "MomentumScheduler",
