@@ -165,8 +165,21 @@ def test_interrupted_sweep_resumes_without_losing_or_repeating(tmp_path):
     assert after.iloc[1]["learning_rate"] == before.iloc[1]["learning_rate"]
 
 
-def test_errors(tmp_path):
+def test_hyperband_records_its_rounds(tmp_path):
+    frame = _run(tmp_path, tuner="hyperband", epochs=2,
+                 space=learning_rate_space)
+    assert set(frame["status"]) == {"completed"}
+    assert {"tuner/epochs", "tuner/bracket"} <= set(frame.columns)
+    assert (frame["epochs"] <= 2).all()
+
+
+def test_errors(tmp_path, monkeypatch):
+    import sys
+
     train, _ = _data()
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    with pytest.raises(ImportError, match="pip install scikit-learn"):
+        sweep(build_mlp_classifier, train, tuner="bayesian")
     with pytest.raises(ValueError, match="`tuner` must be one of"):
         sweep(build_mlp_classifier, train, tuner="grid")
     with pytest.raises(ValueError, match="`data` must be `\\(x, y\\)`"):

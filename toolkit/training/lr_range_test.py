@@ -53,7 +53,8 @@ class LRRangeTest(keras.callbacks.Callback):
         steps: int >= 2, number of batches of the sweep. Default: 100.
         mode: `"exponential"` or `"linear"`. Default: `"exponential"`.
         smoothing: float in [0, 1), the moving-average factor. Default:
-            0.98 (0.0 disables smoothing).
+            0.98, an average over about 50 batches; use about 0.9 for
+            tests of fewer than 100 steps (0.0 disables smoothing).
         divergence_threshold: float > 1, stop when the smoothed loss passes
             this multiple of its minimum. Default: 4.
 
@@ -214,7 +215,9 @@ class LRRangeTestResult:
         if len(finite):
             # Show the descent, not the whole blow-up after it.
             lowest = int(np.argmin(finite.to_numpy()))
-            low, high = finite.min(), finite.iloc[: lowest + 1].max()
+            raw = data["loss"].iloc[: lowest + 1]
+            low = min(finite.min(), raw[np.isfinite(raw)].min())
+            high = finite.iloc[: lowest + 1].max()
             span = max(high - low, 1e-12)
             ax.set_ylim(low - 0.1 * span, high + 0.5 * span)
         ax.set_xlabel("learning rate")

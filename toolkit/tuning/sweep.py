@@ -264,6 +264,8 @@ def sweep(builder, data, space=(), tuner="random", max_trials=10,
     ```
     """
     tuner_class = TUNERS[v.check_choice("tuner", tuner, set(TUNERS))]
+    if tuner == "bayesian":
+        _require_scikit_learn()
     max_trials = v.check_positive_int("max_trials", max_trials)
     epochs = v.check_positive_int("epochs", epochs)
     if isinstance(builder, keras_tuner.HyperModel):
@@ -416,6 +418,17 @@ def _fit_arguments(data, batch_size, validation_data, validation_split,
             low_closed=False, high_closed=False,
         )
     return kwargs
+
+
+def _require_scikit_learn():
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            "keras-tuner's Bayesian optimization needs scikit-learn: "
+            "`pip install scikit-learn` (or `pip install "
+            "curriculum-toolkit[bayesian]`)."
+        ) from error
 
 
 def _direction(metric):
