@@ -47,8 +47,11 @@ MODELS = {
 }
 
 
+MOMENTUM = [0.9]
+
+
 def optimizer(learning_rate):
-    return keras.optimizers.SGD(learning_rate, momentum=0.9)
+    return keras.optimizers.SGD(learning_rate, momentum=MOMENTUM[0])
 
 
 def build(name, seed):
@@ -90,9 +93,10 @@ def run(name, epochs, batch_size, seed, grid, smoothing):
     started = time.perf_counter()
     fresh.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     epoch_seconds = time.perf_counter() - started
-    result.plot(path=RESULTS / f"lr_range_test_digits_{name}.png",
+    suffix = "" if MOMENTUM[0] == 0.9 else f"_momentum{MOMENTUM[0]:g}"
+    result.plot(path=RESULTS / f"lr_range_test_digits_{name}{suffix}.png",
                 title=f"LR range test, {name.upper()} on the digits "
-                f"(SGD, momentum 0.9)")
+                f"(SGD, momentum {MOMENTUM[0]:g})")
 
     rows = []
     for rule, lr in result.suggestions.items():
@@ -130,10 +134,13 @@ def main(argv=None):
     parser.add_argument("--smoothing", type=float, default=0.9,
                         help="of the range test; 0.9 suits its ~40 steps")
     parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--momentum", type=float, default=0.9,
+                        help="of SGD, in the range test and the training")
     parser.add_argument("--quick", action="store_true",
                         help="a 3-point grid, for a smoke run")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    MOMENTUM[0] = args.momentum
     grid = [1e-3, 1e-2, 1e-1] if args.quick else GRID
     rows, summaries = [], []
     for name in args.models:
@@ -142,7 +149,8 @@ def main(argv=None):
         rows += model_rows
         summaries.append(summary)
 
-    print(f"\nUCI digits, SGD (momentum 0.9), batch {args.batch_size}, "
+    print(f"\nUCI digits, SGD (momentum {args.momentum:g}), batch "
+          f"{args.batch_size}, "
           f"{args.epochs} epochs at a constant learning rate; final "
           "validation loss and accuracy\n")
     print("| model | learning rate | from | val loss | val acc |")
@@ -162,7 +170,8 @@ def main(argv=None):
               f"{s['valley_val_loss']:.4f} | {s['best_grid_val_loss']:.4f} "
               f"| {s['ratio_to_best_grid']:.3f} | "
               f"{'yes' if s['within_10_percent'] else 'NO'} |")
-    output = RESULTS / "lr_finder_digits.json"
+    suffix = "" if args.momentum == 0.9 else f"_momentum{args.momentum:g}"
+    output = RESULTS / f"lr_finder_digits{suffix}.json"
     output.write_text(json.dumps(
         {"arguments": vars(args), "rows": rows, "summaries": summaries},
         indent=1,
