@@ -6,6 +6,7 @@ import tensorflow as tf
 from toolkit.training import (
     LRRangeTest,
     LRRangeTestResult,
+    auto_smoothing,
     lr_range_test,
     suggest_learning_rates,
 )
@@ -46,7 +47,7 @@ def test_recorded_loss_is_each_batch_loss_not_the_running_mean():
     x, y = _regression_data(n=32)
     model = _linear_model()
     kernel, bias = [w.numpy().astype("float64") for w in model.weights]
-    finder = LRRangeTest(min_lr=1e-3, max_lr=0.3, steps=8,
+    finder = LRRangeTest(min_lr=1e-3, max_lr=0.3, steps=8, smoothing=0.98,
                          divergence_threshold=1e6)
     model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
               callbacks=[finder])
@@ -150,6 +151,48 @@ def test_suggestions_on_a_known_curve():
     assert 1e-5 < found["valley"] < lowest
     with pytest.raises(ValueError, match="fewer than 3 finite losses"):
         suggest_learning_rates([1e-3, 1e-2, 1e-1], [1.0, np.nan, np.nan])
+
+
+def test_valley_is_the_middle_of_the_descent_despite_a_noisy_start():
+    # Flat at 3 (plus noise) up to lr 1e-4, falling 1 per decade to 1 at
+    # 1e-2, then rising. The descent starts, by the rule's tenth-of-the-drop
+    # threshold (top 3 + noise, minimum 1), at about 10**-3.8; its middle
+    # in log(lr) is about 10**-2.9, whatever the noise does on the flat.
+    lrs = np.logspace(-6, 0, 241)
+    log = np.log10(lrs)
+    noise = 0.02 * np.random.default_rng(0).standard_normal(len(lrs))
+    losses = np.where(log < -4, 3.0 + noise,
+                      np.where(log < -2, 3.0 - (log + 4), 1.0 + 3 * (log + 2)))
+    found = suggest_learning_rates(lrs, losses)
+    top = losses[: np.argmin(losses) + 1].max()
+    start = -4 + (3.0 - top) + 0.1 * (top - 1.0)
+    expected = 10 ** (0.5 * (start + -2))
+    assert found["valley"] == pytest.approx(expected, rel=0.06)
+    assert found["minimum_tenth"] == pytest.approx(1e-3)
+
+
+def test_auto_smoothing_follows_the_sweep_length():
+    # A span-w average: beta = 1 - 2 / (w + 1), w = steps / 10.
+    assert auto_smoothing(100) == pytest.approx(1 - 2 / 11)
+    assert auto_smoothing(400) == pytest.approx(1 - 2 / 41)
+    assert auto_smoothing(8) == 0.0
+    assert LRRangeTest(steps=250).smoothing == pytest.approx(1 - 2 / 26)
+    assert LRRangeTest(steps=250, smoothing=0.5).smoothing == 0.5
+    # Its lag on a loss falling linearly with the step is (w - 1) / 2
+    # steps (closed form of an average beta/(1-beta) behind), i.e. 5% of
+    # the sweep minus half a step, far less than 0.98's 49 steps.
+    steps = 400
+    beta = auto_smoothing(steps)
+    average = 0.0
+    for i in range(steps):
+        average = beta * average + (1 - beta) * (1000.0 - i)
+    smoothed = average / (1 - beta**steps)
+    lag = smoothed - (1000.0 - (steps - 1))
+    assert lag == pytest.approx((0.1 * steps - 1) / 2, rel=1e-6)
+    with pytest.raises(ValueError, match="`smoothing` must be \"auto\""):
+        LRRangeTest(smoothing="fast")
+    with pytest.raises(ValueError, match="`fraction` must be"):
+        auto_smoothing(10, fraction=0.0)
 
 
 def test_plot_marks_suggestions(tmp_path):

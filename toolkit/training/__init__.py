@@ -5,6 +5,7 @@ from toolkit.training.gradient_regularizer import FlowRegularizedRNN
 from toolkit.training.lr_range_test import (
     LRRangeTest,
     LRRangeTestResult,
+    auto_smoothing,
     lr_range_test,
     suggest_learning_rates,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "MomentumScheduler",
     "OneCycle",
     "OneCycleMomentum",
+    "auto_smoothing",
     "lr_range_test",
     "suggest_learning_rates",
 ]

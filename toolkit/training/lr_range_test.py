@@ -40,6 +40,15 @@ class LRRangeTest(keras.callbacks.Callback):
     s_i = a_i / (1 - smoothing ** (i + 1))
     ```
 
+    An average with factor `beta` lags the loss by `beta / (1 - beta)`
+    batches. With `smoothing="auto"` the factor follows the length of the
+    sweep, `beta = 1 - 2 / (w + 1)` with the window `w = max(1, steps /
+    10)` (a span-`w` average: lag `(w - 1) / 2`, at most 5% of the sweep),
+    so a short sweep is not smoothed over more learning rates than it
+    visits, and a long one is still averaged over many batches. A fixed
+    factor such as 0.98 (a lag of 49 batches) suits only sweeps of many
+    hundred batches.
+
     Training stops when `s_i > divergence_threshold * min_{j<=i} s_j`, when
     the loss is not finite, or after `steps` batches.
 
@@ -52,9 +61,10 @@ class LRRangeTest(keras.callbacks.Callback):
         max_lr: float > `min_lr`, last learning rate. Default: 10.
         steps: int >= 2, number of batches of the sweep. Default: 100.
         mode: `"exponential"` or `"linear"`. Default: `"exponential"`.
-        smoothing: float in [0, 1), the moving-average factor. Default:
-            0.98, an average over about 50 batches; use about 0.9 for
-            tests of fewer than 100 steps (0.0 disables smoothing).
+        smoothing: `"auto"` or a float in [0, 1), the moving-average
+            factor (0.0 disables smoothing). Default: `"auto"`, which
+            gives `1 - 2 / (w + 1)` with `w = max(1, steps / 10)`
+            (0.82 for 100 steps).
         divergence_threshold: float > 1, stop when the smoothed loss passes
             this multiple of its minimum. Default: 4.
 
@@ -70,7 +80,7 @@ class LRRangeTest(keras.callbacks.Callback):
     """
 
     def __init__(self, min_lr=1e-7, max_lr=10.0, steps=100,
-                 mode="exponential", smoothing=0.98,
+                 mode="exponential", smoothing="auto",
                  divergence_threshold=4.0):
         super().__init__()
         self.min_lr = _check_positive_float("min_lr", min_lr)
@@ -86,6 +96,13 @@ class LRRangeTest(keras.callbacks.Callback):
                 f"Argument `steps` must be at least 2. Received: steps={steps}"
             )
         self.mode = v.check_choice("mode", mode, {"exponential", "linear"})
+        if isinstance(smoothing, str) and smoothing == "auto":
+            smoothing = auto_smoothing(self.steps)
+        elif isinstance(smoothing, str):
+            raise ValueError(
+                "Argument `smoothing` must be \"auto\" or a number in "
+                f"[0, 1). Received: smoothing={smoothing!r}"
+            )
         self.smoothing = v.check_in_range(
             "smoothing", smoothing, 0.0, 1.0, high_closed=False
         )
@@ -232,6 +249,21 @@ class LRRangeTestResult:
 def suggest_learning_rates(lrs, smoothed_losses):
     """The suggestions of `LRRangeTestResult` from a recorded curve.
 
+    Only the points up to the smoothed loss's minimum are used (the descent;
+    what follows is the blow-up). With `x = log(lr)`:
+
+    - `"steepest"`: the point of most negative slope `ds/dx`, by central
+      differences `(s_{i+1} - s_{i-1}) / (x_{i+1} - x_{i-1})` at interior
+      points only (a one-sided difference at the minimum is biased), after
+      skipping the first tenth of the curve (the average has seen few
+      batches there);
+    - `"valley"`: the middle, in `log(lr)`, of the descent: from the last
+      point before the minimum at which the loss is still within a tenth
+      of the drop `top - min` of the highest loss before the minimum
+      (`top`), to the minimum. The threshold ignores the noisy flat
+      start, where a longest-decreasing-run rule gets lost;
+    - `"minimum_tenth"`: a tenth of the learning rate at the minimum.
+
     Args:
         lrs: sequence of learning rates (increasing).
         smoothed_losses: sequence of smoothed losses, same length.
@@ -250,32 +282,27 @@ def suggest_learning_rates(lrs, smoothed_losses):
             f"`steps`. Received: {len(lrs)} finite losses"
         )
     lowest = int(np.argmin(losses))
-    # Only the part before the minimum is informative about descent.
-    end = max(lowest + 1, 3)
-    slopes = np.gradient(losses[:end], np.log(lrs[:end]))
-    # The first points carry the most noise (the average has seen few
-    # batches) and a one-sided slope: skip the first tenth.
-    skip = min(len(slopes) // 10, end - 1)
-    steepest = float(lrs[skip + int(np.argmin(slopes[skip:]))])
-    start, length, best_start, best_length = 0, 1, 0, 1
-    for i in range(1, end):
-        if losses[i] < losses[i - 1]:
-            length += 1
-        else:
-            start, length = i, 1
-        if length > best_length:
-            best_start, best_length = start, length
-    valley = float(lrs[best_start + (2 * (best_length - 1)) // 3])
+    # Only the part up to the minimum is informative about descent; keep
+    # one point beyond it so the minimum has a central difference.
+    end = min(max(lowest + 2, 3), len(losses))
+    x = np.log(lrs[:end])
+    slopes = (losses[2:end] - losses[: end - 2]) / (x[2:] - x[:-2])
+    skip = min(end // 10, len(slopes) - 1)
+    steepest = float(lrs[1 + skip + int(np.argmin(slopes[skip:]))])
+    top = losses[: lowest + 1].max()
+    still_high = losses[: lowest + 1] >= top - 0.1 * (top - losses[lowest])
+    first = int(np.flatnonzero(still_high)[-1])
+    middle = 0.5 * (np.log(lrs[first]) + np.log(lrs[lowest]))
     return {
         "steepest": steepest,
-        "valley": valley,
+        "valley": float(np.exp(middle)),
         "minimum_tenth": float(lrs[lowest] / 10.0),
     }
 
 
 def lr_range_test(model, x, y=None, batch_size=None, min_lr=1e-7,
                   max_lr=10.0, steps=100, mode="exponential",
-                  smoothing=0.98, divergence_threshold=4.0, rule="valley",
+                  smoothing="auto", divergence_threshold=4.0, rule="valley",
                   verbose=0):
     """Run the LR range test on a compiled model and put it back as it was.
 
@@ -340,6 +367,28 @@ def lr_range_test(model, x, y=None, batch_size=None, min_lr=1e-7,
         snapshot.restore()
     return LRRangeTestResult(finder.lrs, finder.losses,
                              finder.smoothed_losses, rule=rule)
+
+
+def auto_smoothing(steps, fraction=0.1):
+    """The moving-average factor `smoothing="auto"` uses for `steps`.
+
+    `beta = 1 - 2 / (w + 1)` with the window `w = max(1, fraction *
+    steps)`: the average of span `w`, whose lag `beta / (1 - beta) =
+    (w - 1) / 2` batches is at most half of `fraction` of the sweep.
+
+    Args:
+        steps: int >= 1, the number of batches of the sweep.
+        fraction: float in (0, 1], the window as a fraction of the sweep.
+            Default: 0.1.
+
+    Returns:
+        float in [0, 1).
+    """
+    steps = v.check_positive_int("steps", steps)
+    fraction = v.check_in_range("fraction", fraction, 0.0, 1.0,
+                                low_closed=False)
+    window = max(1.0, fraction * steps)
+    return 1.0 - 2.0 / (window + 1.0)
 
 
 def _check_model(model):
