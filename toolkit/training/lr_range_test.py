@@ -171,10 +171,11 @@ class LRRangeTestResult:
         suggestions: dict from rule name to learning rate:
             - `"steepest"`: where the smoothed loss falls fastest against
               `log(lr)` (Smith 2015);
-            - `"valley"`: two thirds of the way down the longest stretch
-              over which the smoothed loss keeps falling;
+            - `"valley"`: the middle, in `log(lr)`, of the descent that
+              ends at the smoothed loss's minimum;
             - `"minimum_tenth"`: a tenth of the learning rate at the
               smoothed loss's minimum.
+            See `suggest_learning_rates` for the exact definitions.
         suggestion: the learning rate of the rule `rule` (default
             `"valley"`).
         steps: number of batches the test trained on.
