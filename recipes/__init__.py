@@ -2,5 +2,17 @@
 `keras.Model` (uncompiled with `compile=False`)."""
 
 from recipes.sequence import build_sequence_regressor, build_sequence_tagger
+from recipes.vision import (
+    build_cnn_classifier,
+    build_mlp_classifier,
+    cnn_classifier_search_space,
+    mlp_classifier_search_space,
+)
 
 __all__ = ["build_sequence_regressor", "build_sequence_tagger"]
+__all__ += [
+    "build_cnn_classifier",
+    "build_mlp_classifier",
+    "cnn_classifier_search_space",
+    "mlp_classifier_search_space",
+]

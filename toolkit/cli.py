@@ -46,8 +46,121 @@ def _add_demo(subparsers):
     parser.set_defaults(handler=_demo)
 
 
+def _sweep(args):
+    """Run the sweep a YAML or JSON configuration describes."""
+    import pathlib
+
+    from toolkit.tuning import config as sweep_config
+    from toolkit.tuning.distributed import launch_local
+
+    config = sweep_config.load_config(args.config)
+    if args.overwrite:
+        config["overwrite"] = True
+    if args.workers:
+        command = [sys.executable, "-m", "toolkit.cli", "sweep", args.config]
+        if args.overwrite:
+            command.append("--overwrite")
+        print(f"Starting a chief and {args.workers} workers on "
+              f"127.0.0.1:{args.port}.")
+        codes = launch_local(command, workers=args.workers, port=args.port)
+        print("exit codes:", codes)
+        return max(codes.values())
+    role = os.environ.get("KERASTUNER_TUNER_ID")
+    print(f"Sweep {config['project_name']!r}: recipe {config['recipe']}, "
+          f"data {config['data']}, tuner {config['tuner']}, "
+          f"{config['max_trials']} trials x {config['epochs']} epochs"
+          + (f" (distributed, this process: {role})" if role else ""),
+          flush=True)
+    frame = sweep_config.run_config(config, verbose=1)
+    project = pathlib.Path(config["directory"]) / config["project_name"]
+    objective = f"best_{config['objective']}"
+    if role and "chief" not in role:
+        return 0
+    if len(frame) and objective in frame.columns:
+        ascending = "loss" in objective or "error" in objective
+        columns = ["trial_id", "status", objective] + [
+            c for c in frame.columns if c in _hyperparameters(frame)
+        ]
+        top = frame.sort_values(objective, ascending=ascending)[columns]
+        print(top.head(args.top).to_string(index=False))
+        if config["plots"]:
+            from toolkit.tuning import (
+                plot_metric_vs_hyperparameters,
+                plot_parallel_coordinates,
+            )
+
+            plot_metric_vs_hyperparameters(
+                frame, objective, path=project / "metric_vs_hp.png"
+            )
+            plot_parallel_coordinates(
+                frame, objective, path=project / "parallel_coordinates.png"
+            )
+    print(f"{len(frame)} trials; table: {project / 'trials.csv'}")
+    return 0
+
+
+def _hyperparameters(frame):
+    from toolkit.tuning.plots import hyperparameter_columns
+
+    return hyperparameter_columns(frame)
+
+
+def _add_sweep(subparsers):
+    parser = subparsers.add_parser(
+        "sweep",
+        help="run a keras-tuner sweep from a YAML/JSON configuration; "
+        "resumes when run again",
+    )
+    parser.add_argument("config", help="the configuration file")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start afresh instead of resuming")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run a chief and this many workers locally")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="the chief's port with --workers")
+    parser.add_argument("--top", type=int, default=10,
+                        help="rows of the best-trials table")
+    parser.set_defaults(handler=_sweep)
+
+
+def _lr_find(args):
+    """Run the LR range test on a recipe and the shipped digits."""
+    from toolkit.training import lr_range_test
+    from toolkit.tuning import config as sweep_config
+
+    builder, _ = sweep_config.resolve_recipe(args.recipe)
+    (x, y), _ = sweep_config.load_data(args.data, {"seed": args.seed})
+    model = builder()
+    result = lr_range_test(model, x, y, batch_size=args.batch_size,
+                           steps=args.steps, min_lr=args.min_lr,
+                           max_lr=args.max_lr)
+    for rule, lr in result.suggestions.items():
+        print(f"{rule:>14}: {lr:.3g}")
+    if args.plot:
+        result.plot(path=args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def _add_lr_find(subparsers):
+    parser = subparsers.add_parser(
+        "lr-find", help="LR range test of a recipe on the shipped digits"
+    )
+    parser.add_argument("--recipe", default="mlp_classifier")
+    parser.add_argument("--data", default="digits",
+                        choices=["digits", "digits_images"])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--min-lr", type=float, default=1e-6)
+    parser.add_argument("--max-lr", type=float, default=10.0)
+    parser.add_argument("--plot", default=None, help="save the plot here")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(handler=_lr_find)
+
+
 #: Each sub-command is a function adding its parser to the sub-parsers.
 COMMANDS = [_add_demo]
+COMMANDS += [_add_sweep, _add_lr_find]
 
 
 def main(argv=None):

@@ -1,6 +1,34 @@
-"""Training tools: gradient flow through time (and, on other branches,
-learning-rate tools and schedules)."""
+"""Training tools: gradient flow through time, the LR range test, cyclical
+and one-cycle schedules, momentum cycling and the gradient-flow
+regularizer."""
 
 from toolkit.training.gradient_flow import gradient_flow, plot_gradient_flow
+from toolkit.training.gradient_regularizer import FlowRegularizedRNN
+from toolkit.training.lr_range_test import (
+    LRRangeTest,
+    LRRangeTestResult,
+    auto_smoothing,
+    lr_range_test,
+    suggest_learning_rates,
+)
+from toolkit.training.schedules import (
+    CyclicalLearningRate,
+    MomentumScheduler,
+    OneCycle,
+    OneCycleMomentum,
+)
 
-__all__ = ["gradient_flow", "plot_gradient_flow"]
+__all__ = [
+    "CyclicalLearningRate",
+    "FlowRegularizedRNN",
+    "LRRangeTest",
+    "LRRangeTestResult",
+    "MomentumScheduler",
+    "OneCycle",
+    "OneCycleMomentum",
+    "auto_smoothing",
+    "gradient_flow",
+    "lr_range_test",
+    "plot_gradient_flow",
+    "suggest_learning_rates",
+]

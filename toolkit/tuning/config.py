@@ -1,0 +1,205 @@
+"""Sweep configuration files (YAML or JSON) for `toolkit sweep CONFIG`.
+
+A configuration names a recipe, a data set, a search space, a tuner and a
+budget; `run_config` turns it into a `sweep` call. Example
+(`examples/sweep_digits.yaml`):
+
+```yaml
+recipe: mlp_classifier      # recipes.build_mlp_classifier
+data: digits                # digits (flat) or digits_images (8x8x1)
+data_options: {validation_fraction: 0.25, seed: 0}
+space: default              # recipes.mlp_classifier_search_space
+tuner: random               # random, bayesian or hyperband
+max_trials: 10
+epochs: 8
+batch_size: 64
+objective: val_loss
+median_stopping: {min_trials: 3, grace_epochs: 2}
+directory: sweeps
+project_name: digits_mlp
+```
+
+`space` may instead list spaces of `toolkit.tuning.search_spaces` with
+their arguments, e.g. `[{learning_rate: {max_value: 0.1}}, {dropout: {}}]`.
+"""
+
+import json
+import pathlib
+
+from toolkit import _validation as v
+from toolkit.tuning import search_spaces
+
+#: Keys a configuration may have, with their defaults (None: required).
+KEYS = {
+    "recipe": None,
+    "data": None,
+    "data_options": {},
+    "space": "default",
+    "fixed": {},
+    "tuner": "random",
+    "max_trials": 10,
+    "epochs": 10,
+    "batch_size": 32,
+    "objective": "val_loss",
+    "early_stopping": None,
+    "median_stopping": None,
+    "directory": "sweeps",
+    "project_name": None,
+    "seed": None,
+    "overwrite": False,
+    "plots": True,
+    "max_consecutive_failed_trials": 5,
+}
+
+#: Spaces a configuration can list, by name.
+SPACES = {
+    "learning_rate": search_spaces.learning_rate_space,
+    "dropout": search_spaces.dropout_space,
+    "regularization": search_spaces.regularization_space,
+    "initializer": search_spaces.initializer_space,
+    "bias_initializer": search_spaces.bias_initializer_space,
+}
+
+DATA = ("digits", "digits_images")
+
+
+def load_config(path):
+    """Read a YAML (`.yaml`, `.yml`) or JSON (`.json`) sweep configuration,
+    check it and fill in the defaults."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No sweep configuration at {path}")
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        config = yaml.safe_load(text)
+    elif path.suffix == ".json":
+        config = json.loads(text)
+    else:
+        raise ValueError(
+            "The sweep configuration must be a .yaml, .yml or .json file. "
+            f"Received: {path.name}"
+        )
+    return check_config(config, source=str(path))
+
+
+def check_config(config, source="config"):
+    """Check a configuration dict and return it with defaults filled in."""
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"{source}: a sweep configuration must be a mapping of keys "
+            f"{sorted(KEYS)}. Received: {type(config).__name__}"
+        )
+    unknown = sorted(set(config) - set(KEYS))
+    if unknown:
+        raise ValueError(
+            f"{source}: unknown keys {unknown}; allowed keys are "
+            f"{sorted(KEYS)}"
+        )
+    missing = [key for key, default in KEYS.items()
+               if default is None and key in ("recipe", "data")
+               and key not in config]
+    if missing:
+        raise ValueError(f"{source}: missing required keys {missing}")
+    filled = {**KEYS, **config}
+    v.check_choice("data", filled["data"], set(DATA))
+    if filled["project_name"] is None:
+        filled["project_name"] = f"{filled['recipe']}_{filled['data']}"
+    return filled
+
+
+def resolve_recipe(name):
+    """`build_<name>` and `<name>_search_space` from `recipes`."""
+    import recipes
+
+    builder = getattr(recipes, f"build_{name}", None)
+    if builder is None:
+        known = sorted(
+            attribute[len("build_"):] for attribute in dir(recipes)
+            if attribute.startswith("build_")
+        )
+        raise ValueError(
+            f"Argument `recipe` must name a recipe builder, one of {known}. "
+            f"Received: recipe={name!r}"
+        )
+    return builder, getattr(recipes, f"{name}_search_space", None)
+
+
+def resolve_space(space, default_space):
+    """The list of search-space functions a configuration asks for."""
+    if space == "default":
+        if default_space is None:
+            raise ValueError(
+                "Argument `space` is 'default' but the recipe has no "
+                "`<recipe>_search_space`; list spaces instead, e.g. "
+                "[{learning_rate: {}}]. Received: space='default'"
+            )
+        return [default_space]
+    if not isinstance(space, list):
+        raise ValueError(
+            "Argument `space` must be 'default' or a list of "
+            f"{{name: {{arguments}}}} with names {sorted(SPACES)}. "
+            f"Received: space={space!r}"
+        )
+    functions = []
+    for entry in space:
+        if isinstance(entry, str):
+            entry = {entry: {}}
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ValueError(
+                "Each entry of `space` must be a name or {name: {arguments}}."
+                f" Received: {entry!r}"
+            )
+        (name, arguments), = entry.items()
+        function = SPACES[v.check_choice("space", name, set(SPACES))]
+        functions.append(_bind(function, dict(arguments or {})))
+    return functions
+
+
+def load_data(name, options):
+    """The `(train, validation)` pairs of a configuration's data set."""
+    from toolkit.data import digits_split
+
+    options = dict(options or {})
+    samples = options.pop("samples", None)
+    shape = "image" if name == "digits_images" else "flat"
+    (x, y), (x_val, y_val) = digits_split(shape=shape, **options)
+    if samples is not None:
+        samples = v.check_positive_int("samples", samples)
+        x, y = x[:samples], y[:samples]
+        x_val, y_val = x_val[:samples], y_val[:samples]
+    return (x, y), (x_val, y_val)
+
+
+def run_config(config, verbose=1):
+    """Run the sweep a checked configuration describes; return its
+    DataFrame (and save the plots in the sweep's folder if asked)."""
+    from toolkit.tuning.sweep import sweep
+
+    builder, default_space = resolve_recipe(config["recipe"])
+    spaces = resolve_space(config["space"], default_space)
+    train, validation = load_data(config["data"], config["data_options"])
+    fixed = dict(config["fixed"] or {})
+    frame = sweep(
+        builder, train, spaces, tuner=config["tuner"],
+        max_trials=config["max_trials"], directory=config["directory"],
+        project_name=config["project_name"],
+        objective=config["objective"], epochs=config["epochs"],
+        batch_size=config["batch_size"], validation_data=validation,
+        fixed=fixed, early_stopping=config["early_stopping"],
+        median_stopping=config["median_stopping"], seed=config["seed"],
+        overwrite=config["overwrite"], verbose=verbose,
+        max_consecutive_failed_trials=config[
+            "max_consecutive_failed_trials"
+        ],
+    )
+    return frame
+
+
+def _bind(function, arguments):
+    def space(hp):
+        return function(hp, **arguments)
+
+    space.__name__ = function.__name__
+    return space
