@@ -383,6 +383,11 @@ def main(argv=None):
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-flow", action="store_true")
     parser.add_argument(
+        "--report",
+        action="store_true",
+        help="print the tables of the saved results, train nothing",
+    )
+    parser.add_argument(
         "--fresh",
         action="store_true",
         help="ignore finished runs saved by an earlier call",
