@@ -16,4 +16,5 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 __version__ = "0.1.0"
 
 from toolkit import data  # noqa: E402
+from toolkit import initializers  # noqa: E402
 from toolkit import layers  # noqa: E402
