@@ -18,3 +18,4 @@ __version__ = "0.1.0"
 from toolkit import data  # noqa: E402
 from toolkit import initializers  # noqa: E402
 from toolkit import layers  # noqa: E402
+from toolkit import models  # noqa: E402
