@@ -14,6 +14,7 @@ def mackey_glass(
     b=0.1,
     power=10,
     x0=1.2,
+    noise=0.1,
     dt=0.1,
     sampling=1.0,
     discard=0,
@@ -28,8 +29,9 @@ def mackey_glass(
     The equation is integrated with the classical fourth-order Runge-Kutta
     scheme on a grid of step `dt`; the delayed value at the half step is the
     mean of its two grid neighbours. The history on `[-tau, 0]` is
-    `x0 + U(-0.1, 0.1)` drawn from NumPy's generator seeded with `seed`, so
-    two seeds give two different trajectories of the same attractor. With
+    `x0 + U(-noise, noise)` drawn from NumPy's generator seeded with
+    `seed`, so two seeds give two different trajectories of the same
+    attractor. With
     `tau=17` the series is chaotic (the usual benchmark, "MG-17").
 
     Args:
@@ -38,6 +40,8 @@ def mackey_glass(
         a, b: floats, the production and decay rates. Defaults: 0.2, 0.1.
         power: float, the exponent of the feedback. Default: 10.
         x0: float, the centre of the initial history. Default: 1.2.
+        noise: float >= 0, the half-width of the history's random
+            perturbation (0: constant history `x0`). Default: 0.1.
         dt: float > 0, the integration step; `tau` and `sampling` must be
             whole multiples of it. Default: 0.1.
         sampling: float > 0, time between two returned samples. Default: 1.
@@ -63,6 +67,7 @@ def mackey_glass(
     """
     n = v.check_positive_int("n", n)
     discard = _check_non_negative_int("discard", discard)
+    noise = v.check_in_range("noise", noise, 0.0, np.inf)
     for name, value in (("tau", tau), ("dt", dt), ("sampling", sampling)):
         v.check_in_range(name, value, 0.0, np.inf, low_closed=False)
     lag = _whole_multiple("tau", tau, dt)
@@ -70,7 +75,7 @@ def mackey_glass(
     rng = np.random.default_rng(seed)
     total = (n + discard) * every
     x = np.empty(lag + 1 + total)
-    x[: lag + 1] = x0 + rng.uniform(-0.1, 0.1, size=lag + 1)
+    x[: lag + 1] = x0 + rng.uniform(-noise, noise, size=lag + 1)
 
     def rate(value, delayed):
         return a * delayed / (1.0 + delayed**power) - b * value
