@@ -227,3 +227,26 @@ def test_generate_and_constructor_errors():
         ESN(4, leak_rate=2.0)
     with pytest.raises(ValueError, match="`seed` must be None or an int"):
         ESN(4, seed="a")
+
+
+def test_states_carry_from_fit_to_predict():
+    x, y = series(260)
+    model = ESN([12, 8], leak_rate=0.5, seed=6)
+    states = model.fit(x[:200], y[:200], washout=20, return_state=True)
+    assert [s.shape for s in states] == [(12,), (8,)]
+    _, outputs, ref_states, _ = numpy_esn(model, x)
+    np.testing.assert_allclose(states[0], numpy_esn(model, x[:200])[2][0],
+                               atol=1e-5)  # fmt: skip
+    got, last = model.predict(x[200:], initial_state=states, return_state=True)
+    np.testing.assert_allclose(got, outputs[200:], atol=1e-5)
+    np.testing.assert_allclose(last[1], ref_states[1], atol=1e-5)
+    batched = model.predict(
+        x[None, 200:], initial_state=[s[None] for s in states]
+    )
+    np.testing.assert_allclose(batched[0], got, atol=1e-6)
+    with pytest.raises(ValueError, match="one state per reservoir"):
+        model.predict(x[200:], initial_state=states[:1])
+    with pytest.raises(ValueError, match="need `x` as one array"):
+        model.predict([x[200:]], return_state=True)
+    with pytest.raises(ValueError, match="need `x` as one array"):
+        model.fit([x], [y], return_state=True)

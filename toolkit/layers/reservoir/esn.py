@@ -207,6 +207,7 @@ class ESN(keras.Model):
         ridge=1e-6,
         method="ridge",
         chunk_size=4096,
+        return_state=False,
         **kwargs,
     ):
         """Train the readout.
@@ -225,10 +226,16 @@ class ESN(keras.Model):
                 the washout steps get sample weight 0). Default: `"ridge"`.
             chunk_size: int, the most time steps run per compiled chunk
                 (bounds the memory of the states). Default: 4096.
+            return_state: bool, return the reservoirs' states after the
+                last step instead of the model (closed form, array inputs
+                only), to continue with `predict(..., initial_state=...)`.
+                Default: `False`.
             **kwargs: `keras.Model.fit` arguments, with `"gradient"` only.
 
         Returns:
-            The model (`"ridge"`) or the Keras `History` (`"gradient"`).
+            The model (`"ridge"`), the final states (`return_state`: a list
+            of `(batch, units)` arrays, one per reservoir, `(units,)` for a
+            single sequence) or the Keras `History` (`"gradient"`).
         """
         method = v.check_choice("method", method, {"ridge", "gradient"})
         ridge = check_ridge(ridge)
@@ -241,6 +248,8 @@ class ESN(keras.Model):
         xs, single = _as_sequences("x", x)
         ys, _ = _as_sequences("y", y)
         self._check_pairs(xs, ys)
+        if return_state:
+            _check_array_layout("return_state", x, xs)
         washout = _check_washout(washout, min(len(s) for s in xs))
         self._ensure_built(xs[0].shape[-1])
         if method == "gradient":
@@ -249,7 +258,7 @@ class ESN(keras.Model):
         for indices, batch_x in _groups(xs):
             batch_y = np.stack([ys[i] for i in indices])
             teacher = _shift(batch_y) if self.feedback else None
-            for start, stop, features, _ in self._chunks(
+            for start, stop, features, carry in self._chunks(
                 batch_x, chunk_size, teacher=teacher
             ):
                 low = max(start, washout)
@@ -258,10 +267,19 @@ class ESN(keras.Model):
                         features[:, low - start :], batch_y[:, low:stop]
                     )
         solver.assign(self.readout)
+        if return_state:
+            return _states_out(carry[0], single)
         return self
 
     def predict(
-        self, x, warmup=None, chunk_size=4096, verbose=None, batch_size=None
+        self,
+        x,
+        warmup=None,
+        initial_state=None,
+        return_state=False,
+        chunk_size=4096,
+        verbose=None,
+        batch_size=None,
     ):
         """The outputs for `x` (same layouts as `fit`).
 
@@ -271,17 +289,27 @@ class ESN(keras.Model):
                 batch as `x`) whose outputs are dropped: the states then
                 start from the end of `warmup` instead of zero, as when the
                 test series continues the training series. Default: `None`.
+            initial_state: optional states to start from, as returned by
+                `fit` or `predict` with `return_state=True` (array inputs
+                only). For a feedback model the first output fed back is
+                still zero. Default: `None` (zero states).
+            return_state: bool, also return the final states.
+                Default: `False`.
             chunk_size: int, as in `fit`. Default: 4096.
             verbose, batch_size: accepted for compatibility with
                 `keras.Model.predict` and ignored (the whole batch runs at
                 once).
 
         Returns:
-            NumPy array(s) with the layout of `x` and `output_dim` features.
+            NumPy array(s) with the layout of `x` and `output_dim` features;
+            with `return_state`, `(outputs, states)`.
         """
         chunk_size = v.check_positive_int("chunk_size", chunk_size)
         xs, single = _as_sequences("x", x)
         self._ensure_built(xs[0].shape[-1])
+        if initial_state is not None or return_state:
+            _check_array_layout("initial_state` and `return_state", x, xs)
+        states = self._initial_states(initial_state, len(xs))
         if warmup is not None:
             ws, _ = _as_sequences("warmup", warmup)
             if len(ws) != len(xs):
@@ -292,16 +320,21 @@ class ESN(keras.Model):
             xs = [np.concatenate([w, s]) for w, s in zip(ws, xs)]
         outputs = [None] * len(xs)
         for indices, batch_x in _groups(xs):
-            pieces = [
-                values for *_, values in self._chunks(batch_x, chunk_size, True)
-            ]
+            pieces = []
+            for carry, values in self._chunks(
+                batch_x, chunk_size, True, initial_state=states
+            ):
+                pieces.append(values)
             result = np.concatenate(pieces, axis=1)
             for row, index in enumerate(indices):
                 skip = 0 if warmup is None else len(ws[index])
                 outputs[index] = result[row, skip:]
-        return _restore_layout(outputs, single, x)
+        outputs = _restore_layout(outputs, single, x)
+        if return_state:
+            return outputs, _states_out(carry[0], single)
+        return outputs
 
-    def generate(self, steps, warmup, chunk_size=4096):
+    def generate(self, steps, warmup, initial_state=None, chunk_size=4096):
         """Run in closed loop: each prediction becomes the next input.
 
         The network first reads `warmup` (open loop: inputs are the given
@@ -315,6 +348,8 @@ class ESN(keras.Model):
                 features)`, the true series leading up to the generation.
                 Its last value is the input of the first generated step,
                 whose output is the first value returned.
+            initial_state: optional states before `warmup`, as in
+                `predict`. Default: `None` (zero states).
             chunk_size: int, as in `fit`. Default: 4096.
 
         Returns:
@@ -335,8 +370,10 @@ class ESN(keras.Model):
             )
         self._ensure_built(self.output_dim)
         batch = np.stack(xs)
-        first = None
-        for carry, values in self._chunks(batch, chunk_size, True):
+        states = self._initial_states(initial_state, len(xs))
+        for carry, values in self._chunks(
+            batch, chunk_size, True, initial_state=states
+        ):
             first = values[:, -1:]
         states, y_last = carry
         if steps == 1:
@@ -468,7 +505,10 @@ class ESN(keras.Model):
             self._loops[name] = compile_loop(function)
         return self._loops[name]
 
-    def _chunks(self, batch_x, chunk_size, outputs=False, teacher=None):
+    def _chunks(
+        self, batch_x, chunk_size, outputs=False, teacher=None,
+        initial_state=None,
+    ):  # fmt: skip
         """Runs the compiled loop over the time axis, chunk by chunk,
         carrying the states. Yields `(start, stop, features, carry)`, or
         `(carry, outputs)` when `outputs`, for the real steps of each chunk.
@@ -482,7 +522,7 @@ class ESN(keras.Model):
         length = 1 << (length.bit_length() - 1)
         loop = self._loop("chunk", self._chunk_loop)
         free = self.feedback and outputs
-        states = self._zero_states(batch)
+        states = initial_state or self._zero_states(batch)
         y_prev = self._zero_output(batch)
         for start in range(0, total, length):
             stop = min(start + length, total)
@@ -500,6 +540,25 @@ class ESN(keras.Model):
             else:
                 features = ops.convert_to_numpy(features)[:, : stop - start]
                 yield start, stop, features, (states, y_prev)
+
+    def _initial_states(self, initial_state, batch):
+        """`initial_state` checked and as float32 tensors, or None."""
+        if initial_state is None:
+            return None
+        states = list(initial_state)
+        shapes = [np.shape(state) for state in states]
+        expected = [(r.units,) for r in self.reservoirs]
+        if batch != 1 or (shapes and len(shapes[0]) != 1):
+            expected = [(batch, r.units) for r in self.reservoirs]
+        if shapes != expected:
+            raise ValueError(
+                "Argument `initial_state` must be a list of one state per "
+                f"reservoir, of shapes {expected}. Received shapes {shapes}"
+            )
+        return [
+            ops.convert_to_tensor(np.reshape(s, (batch, -1)), "float32")
+            for s in states
+        ]
 
     def _ensure_built(self, features):
         if not self.built:
@@ -585,6 +644,21 @@ def _as_sequences(name, value):
             )
         checked.append(sequence.astype("float32"))
     return checked, single
+
+
+def _check_array_layout(name, value, sequences):
+    """States are per row of an array: refuse lists of sequences."""
+    if isinstance(value, (list, tuple)):
+        raise ValueError(
+            f"`{name}` need `x` as one array (timesteps, features) or "
+            f"(batch, timesteps, features). Received: a list of "
+            f"{len(sequences)} sequences"
+        )
+
+
+def _states_out(states, single):
+    arrays = [ops.convert_to_numpy(state) for state in states]
+    return [a[0] for a in arrays] if single else arrays
 
 
 def _check_washout(washout, shortest):
