@@ -1,5 +1,7 @@
 """The echo state network: reservoirs and a ridge-regression readout."""
 
+import functools
+import json
 import numbers
 
 import keras
@@ -12,6 +14,9 @@ from toolkit.initializers._seeds import check_seed
 from toolkit.layers.reservoir._compile import compile_loop
 from toolkit.layers.reservoir.reservoir import Reservoir
 from toolkit.layers.reservoir.ridge import RidgeRegression, check_ridge
+
+_SHARED_LOOPS = {}
+_MAX_SHARED_LOOPS = 16
 
 
 @register
@@ -151,7 +156,6 @@ class ESN(keras.Model):
         self.readout = keras.layers.Dense(
             output_dim, dtype=readout_dtype, name="readout"
         )
-        self._loops = {}
 
     # Keras model API -------------------------------------------------------
 
@@ -379,7 +383,7 @@ class ESN(keras.Model):
         if steps == 1:
             result = first
         else:
-            loop = self._loop("generate", self._generate_loop)
+            loop = self._loop("_generate_loop")
             rest = ops.convert_to_numpy(loop(states, y_last, steps - 1))
             result = np.concatenate([first, rest], axis=1)
         return result[0] if single else result
@@ -500,10 +504,31 @@ class ESN(keras.Model):
         _, (_, ys) = ops.scan(body, (list(states), y_last), length=steps)
         return ops.transpose(ys, (1, 0, 2))
 
-    def _loop(self, name, function):
-        if name not in self._loops:
-            self._loops[name] = compile_loop(function)
-        return self._loops[name]
+    def _loop(self, name):
+        """The compiled loop `name` (a method), with this model's weights.
+
+        The loop is compiled as a function of the weights' values (read
+        through a `keras.StatelessScope`), and shared by every ESN of the
+        same structure: a second model (another seed, say) reuses the
+        compilation of the first."""
+        config = {**self.get_config(), "seed": None, "name": None}
+        features = self.reservoirs[0].kernel.shape[0]
+        key = (name, features, json.dumps(config, sort_keys=True, default=str))
+        compiled = _SHARED_LOOPS.pop(key, None)
+        if compiled is None:
+            template = self
+
+            def loop(values, *args):
+                mapping = list(zip(template.weights, values))
+                with keras.StatelessScope(state_mapping=mapping):
+                    return getattr(template, name)(*args)
+
+            compiled = compile_loop(loop)
+        _SHARED_LOOPS[key] = compiled  # most recently used last
+        while len(_SHARED_LOOPS) > _MAX_SHARED_LOOPS:
+            _SHARED_LOOPS.pop(next(iter(_SHARED_LOOPS)))
+        values = [weight.value for weight in self.weights]
+        return functools.partial(compiled, values)
 
     def _chunks(
         self, batch_x, chunk_size, outputs=False, teacher=None,
@@ -520,7 +545,7 @@ class ESN(keras.Model):
         row_bytes = 4 * batch * (self._feature_size(batch_x.shape) + 1)
         length = min(chunk_size, max(64, (64 << 20) // row_bytes))
         length = 1 << (length.bit_length() - 1)
-        loop = self._loop("chunk", self._chunk_loop)
+        loop = self._loop("_chunk_loop")
         free = self.feedback and outputs
         states = initial_state or self._zero_states(batch)
         y_prev = self._zero_output(batch)
