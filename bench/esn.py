@@ -46,6 +46,12 @@ def parse_args():
     parser.add_argument("--seeds", type=int, default=20, help="mg500, narma")
     parser.add_argument("--big-seeds", type=int, default=3, help="mg2000")
     parser.add_argument("--big-steps", type=int, default=10_000)
+    parser.add_argument(
+        "--big-checks",
+        action="store_true",
+        help="mg2000: also run ours on ReservoirPy's weights and "
+        "ReservoirPy on other seeds (as mg500 always does)",
+    )
     parser.add_argument("--memory-steps", type=int, default=100_000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--output", default=str(RESULTS / "esn.json"))
@@ -80,7 +86,9 @@ def scaled_mackey_glass(n, seed=0):
 # One run of each library -------------------------------------------------
 
 
-def run_ours(hp, x_train, y_train, x_test, y_test, seed, closed=None):
+def run_ours(
+    hp, x_train, y_train, x_test, y_test, seed, closed=None, weights=None
+):
     from toolkit.models import ESN
 
     times = {}
@@ -93,6 +101,9 @@ def run_ours(hp, x_train, y_train, x_test, y_test, seed, closed=None):
         seed=seed,
     )
     model.build((None, None, x_train.shape[-1]))
+    if weights is not None:  # ReservoirPy's matrices: W x and W_in u
+        model.reservoirs[0].recurrent_kernel.assign(weights[0].T)
+        model.reservoirs[0].kernel.assign(weights[1].T)
     times["init"] = time.perf_counter() - start
     start = time.perf_counter()
     states = model.fit(
@@ -117,6 +128,11 @@ def run_ours(hp, x_train, y_train, x_test, y_test, seed, closed=None):
         result["closed_loop_nrmse"] = nrmse(generated, truth)
         result["generated"] = generated
     return result
+
+
+def dense(matrix):
+    matrix = matrix.toarray() if hasattr(matrix, "toarray") else matrix
+    return np.asarray(matrix, dtype="float32")
 
 
 def run_reservoirpy(hp, x_train, y_train, x_test, y_test, seed, closed=None):
@@ -161,13 +177,14 @@ def run_reservoirpy(hp, x_train, y_train, x_test, y_test, seed, closed=None):
         truth = y_test[warm - 1 : warm - 1 + steps]
         result["closed_loop_nrmse"] = nrmse(generated, truth)
         result["generated"] = generated
+    result["weights"] = (dense(reservoir.W), dense(reservoir.Win))
     return result
 
 
 # Cases ------------------------------------------------------------------
 
 
-def mackey_glass_case(name, units, n_train, n_test, seeds, store):
+def mackey_glass_case(name, units, n_train, n_test, seeds, store, checks):
     hp = dict(units=units, sr=1.25, leak=0.3, ridge=1e-6, washout=100)
     series = scaled_mackey_glass(n_train + n_test, seed=0)
     x, y = series[:-1], series[1:]
@@ -180,7 +197,18 @@ def mackey_glass_case(name, units, n_train, n_test, seeds, store):
         for library, run in (("ours", run_ours), ("rpy", run_reservoirpy)):
             result = run(hp, *split, seed, closed=(500, 84))
             result.pop("generated")
+            weights = result.pop("weights", None)
             row[library] = result
+        if checks:
+            # Same implementation check: our ESN on ReservoirPy's weights.
+            same = run_ours(hp, *split, seed, (500, 84), weights=weights)
+            same.pop("generated")
+            row["ours_on_rpy_weights"] = same
+            # Spread of the median itself: ReservoirPy, 20 other seeds.
+            other = run_reservoirpy(hp, *split, 1000 + seed, (500, 84))
+            other.pop("generated")
+            other.pop("weights")
+            row["rpy_other_seeds"] = other
         rows["seeds"][str(seed)] = row
         save(store)
         print(
@@ -197,10 +225,14 @@ def summarise(name, rows, seeds):
         rows["seeds"][str(s)] for s in range(seeds) if str(s) in rows["seeds"]
     ]
     summary = {"n_seeds": len(kept)}
-    for library in ("ours", "rpy"):
+    for library in ("ours", "rpy", "ours_on_rpy_weights", "rpy_other_seeds"):
         for key in ("nrmse", "closed_loop_nrmse", "init", "fit", "predict",
                     "total"):  # fmt: skip
-            values = [r[library][key] for r in kept if key in r[library]]
+            values = [
+                r[library][key]
+                for r in kept
+                if library in r and key in r[library]
+            ]
             if values:
                 summary[f"{library}_{key}_median"] = float(np.median(values))
     if kept:
@@ -210,6 +242,14 @@ def summarise(name, rows, seeds):
         summary["time_ratio"] = (
             summary["ours_total_median"] / summary["rpy_total_median"]
         )
+        same = [
+            r["ours_on_rpy_weights"]["nrmse"] / r["rpy"]["nrmse"]
+            for r in kept
+            if "ours_on_rpy_weights" in r
+        ]
+        if same:
+            summary["same_weights_ratio_min"] = float(np.min(same))
+            summary["same_weights_ratio_max"] = float(np.max(same))
         ours_first = kept[0]["ours"]["total"]
         summary["ours_first_seed_total"] = ours_first
     rows["summary"] = summary
@@ -225,6 +265,7 @@ def batch_case(store, n_series=32, n_train=2000, n_test=1000):
     row = {"hyperparameters": hp, "n_series": n_series}
     for library, run in (("ours", run_ours), ("rpy", run_reservoirpy)):
         row[library] = run(hp, *split, seed=0)
+        row[library].pop("weights", None)
     row["time_ratio"] = row["ours"]["total"] / row["rpy"]["total"]
     row["note"] = (
         "ReservoirPy runs each test series on from the state its last fitted "
@@ -244,10 +285,11 @@ def narma_case(store, seeds, n_train=2000, n_test=1000):
     for seed in range(seeds):
         if str(seed) in rows["seeds"]:
             continue
-        rows["seeds"][str(seed)] = {
-            library: run(hp, *split, seed)
-            for library, run in (("ours", run_ours), ("rpy", run_reservoirpy))
-        }
+        row = {}
+        for library, run in (("ours", run_ours), ("rpy", run_reservoirpy)):
+            row[library] = run(hp, *split, seed)
+            row[library].pop("weights", None)
+        rows["seeds"][str(seed)] = row
         save(store)
     summarise("narma", rows, seeds)
     save(store)
@@ -289,11 +331,16 @@ def plot_case(store, steps=300):
     split = (x[:2000], y[:2000], x[2000:], y[2000:])
     ours = run_ours(hp, *split, seed=0, closed=(500, steps))
     rpy = run_reservoirpy(hp, *split, seed=0, closed=(500, steps))
+    same = run_ours(hp, *split, 0, closed=(500, steps), weights=rpy["weights"])
     truth = y[2499 : 2499 + steps]
     figure, axis = plt.subplots(figsize=(9, 3.2))
     axis.plot(truth, color="black", lw=2, label="Mackey-Glass (truth)")
     axis.plot(ours["generated"], "--", label="toolkit ESN, closed loop")
     axis.plot(rpy["generated"], ":", label="ReservoirPy, closed loop")
+    axis.plot(
+        same["generated"], "-.", lw=0.8,
+        label="toolkit ESN on ReservoirPy's weights",
+    )  # fmt: skip
     axis.axvline(84, color="grey", lw=0.8)
     axis.text(86, 0.9, "84 steps", color="grey")
     axis.set_xlabel("generated step")
@@ -342,6 +389,18 @@ def print_table(store):
             f"| {label} | NRMSE | {s['ours_nrmse_median']:.3g} | "
             f"{s['rpy_nrmse_median']:.3g} | {s['nrmse_ratio']:.2f} |"
         )
+        if "ours_on_rpy_weights_nrmse_median" in s:
+            print(
+                f"| {label} | NRMSE, toolkit ESN on ReservoirPy's weights "
+                f"/ ReservoirPy on seeds 1000+ | "
+                f"{s['ours_on_rpy_weights_nrmse_median']:.3g} | "
+                f"{s['rpy_other_seeds_nrmse_median']:.3g} | |"
+            )
+            print(
+                f"| {label} | per-seed NRMSE ratio, same weights (min-max) "
+                f"| | | {s['same_weights_ratio_min']:.4f}-"
+                f"{s['same_weights_ratio_max']:.4f} |"
+            )
         if "ours_closed_loop_nrmse_median" in s:
             print(
                 f"| {label} | 84-step closed-loop NRMSE | "
@@ -393,7 +452,9 @@ def main():
     for case in ARGS.cases:
         print(f"== {case}", flush=True)
         if case == "mg500":
-            mackey_glass_case("mg500", 500, 2000, 1000, ARGS.seeds, store)
+            mackey_glass_case(
+                "mg500", 500, 2000, 1000, ARGS.seeds, store, checks=True
+            )
         elif case == "mg2000":
             mackey_glass_case(
                 "mg2000",
@@ -402,6 +463,7 @@ def main():
                 ARGS.big_steps,
                 ARGS.big_seeds,
                 store,
+                checks=ARGS.big_checks,
             )
         elif case == "batch32":
             batch_case(store)
