@@ -538,13 +538,15 @@ class ESN(keras.Model):
         carrying the states. Yields `(start, stop, features, carry)`, or
         `(carry, outputs)` when `outputs`, for the real steps of each chunk.
 
-        Every chunk has the same padded length (a power of two up to
+        Every chunk has the same padded length: a power of two, at most
         `chunk_size`, smaller when the batch's states would exceed 64 MiB
-        per chunk), so one compilation serves any series length."""
+        per chunk, and no longer than the series needs (at least 64). So
+        a handful of compilations serve every series length."""
         batch, total = batch_x.shape[:2]
         row_bytes = 4 * batch * (self._feature_size(batch_x.shape) + 1)
         length = min(chunk_size, max(64, (64 << 20) // row_bytes))
         length = 1 << (length.bit_length() - 1)
+        length = min(length, 1 << max(6, (total - 1).bit_length()))
         loop = self._loop("_chunk_loop")
         free = self.feedback and outputs
         states = initial_state or self._zero_states(batch)

@@ -288,7 +288,7 @@ def _sparse_signs(rng, shape, density):
     return values * mask
 
 
-def sparse_spectral_radius(matrix, seed=0, maxiter=1000, tol=1e-8):
+def sparse_spectral_radius(matrix, seed=0, maxiter=1000, tol=1e-6):
     """The spectral radius of a sparse square matrix, in bounded effort.
 
     Exact (dense eigenvalues) up to 100 rows. Above, ARPACK's implicitly
@@ -305,7 +305,7 @@ def sparse_spectral_radius(matrix, seed=0, maxiter=1000, tol=1e-8):
         matrix: square SciPy sparse matrix or NumPy array.
         seed: int, seed of the starting vector (reproducibility).
         maxiter: int, the bound on Arnoldi restarts. Default: 1000.
-        tol: float, ARPACK's relative tolerance. Default: 1e-8.
+        tol: float, ARPACK's relative tolerance. Default: 1e-6.
 
     Returns:
         A Python float.
