@@ -276,3 +276,23 @@ def test_ridge_errors():
     dense.build((None, 4))
     with pytest.raises(ValueError, match="must be a built Dense layer"):
         solver.assign(dense)
+
+
+def test_sparse_column_layout_gives_the_dense_product():
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((40, 30)) * (rng.random((40, 30)) < 0.2)
+    indices, values = reservoir_module.sparse_columns(matrix, multiple=8)
+    assert indices.shape == values.shape and indices.shape[1] % 8 == 0
+    x = rng.standard_normal((2, 40))
+    gathered = (x[:, indices] * values).sum(-1)
+    np.testing.assert_allclose(gathered, x @ matrix, atol=1e-5)
+    layer = Reservoir(30, connectivity=0.1, leak_rate=0.5, seed=0)
+    layer.build((None, None, 1))
+    layout = reservoir_module.sparse_columns(layer.recurrent_kernel.numpy())
+    state = rng.uniform(-1, 1, (2, 30)).astype("float32")
+    drive = rng.standard_normal((2, 30)).astype("float32")
+    np.testing.assert_allclose(
+        np.asarray(layer.step(drive, state, layout)),
+        np.asarray(layer.step(drive, state)),
+        atol=1e-6,
+    )

@@ -12,7 +12,7 @@ from toolkit import _validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import check_seed
 from toolkit.layers.reservoir._compile import compile_loop
-from toolkit.layers.reservoir.reservoir import Reservoir
+from toolkit.layers.reservoir.reservoir import Reservoir, sparse_columns
 from toolkit.layers.reservoir.ridge import RidgeRegression, check_ridge
 
 _SHARED_LOOPS = {}
@@ -86,8 +86,9 @@ class ESN(keras.Model):
     series = mackey_glass(3000, seed=0)
     x, y = series[:-1], series[1:]
     esn = ESN(500, spectral_radius=1.25, leak_rate=0.3, seed=0)
-    esn.fit(x[:2000], y[:2000], washout=100, ridge=1e-6)
-    prediction = esn.predict(x[2000:])  # (999, 1)
+    states = esn.fit(x[:2000], y[:2000], washout=100, ridge=1e-6,
+                     return_state=True)
+    prediction = esn.predict(x[2000:], initial_state=states)  # (999, 1)
     future = esn.generate(100, warmup=x[2000:2500])  # (100, 1)
     ```
 
@@ -383,7 +384,7 @@ class ESN(keras.Model):
         if steps == 1:
             result = first
         else:
-            loop = self._loop("_generate_loop")
+            loop = self._loop("_generate_loop", len(xs))
             rest = ops.convert_to_numpy(loop(states, y_last, steps - 1))
             result = np.concatenate([first, rest], axis=1)
         return result[0] if single else result
@@ -412,17 +413,22 @@ class ESN(keras.Model):
             features.append(hidden)
         return ops.concatenate(features, axis=-1)
 
-    def _step(self, u, drive, states, y_prev, free):
+    def _step(self, u, drive, states, y_prev, free, sparse=None):
         """One step of the whole stack, from the first reservoir's projected
-        drive; returns the new states and the readout's input."""
+        drive; returns the new states and the readout's input. `sparse`:
+        per reservoir, None or its `(indices, values)` column layout."""
+        sparse = sparse or [None] * len(self.reservoirs)
         first = self.reservoirs[0]
         if free:
             feedback = ops.cast(y_prev, drive.dtype)
             drive = drive + ops.matmul(feedback, first.feedback_kernel)
-        hidden = first.step(drive, states[0])
+        hidden = first.step(drive, states[0], sparse[0])
         new_states = [hidden]
-        for reservoir, state in zip(self.reservoirs[1:], states[1:]):
-            hidden = reservoir.step(reservoir.project(hidden), state)
+        for reservoir, state, layout in zip(
+            self.reservoirs[1:], states[1:], sparse[1:]
+        ):
+            drive = reservoir.project(hidden)
+            hidden = reservoir.step(drive, state, layout)
             new_states.append(hidden)
         features = ([u] if self.input_to_readout else []) + new_states
         return new_states, ops.concatenate(features, axis=-1)
@@ -448,7 +454,9 @@ class ESN(keras.Model):
         )
         return ops.transpose(ys, (1, 0, 2))
 
-    def _chunk_loop(self, x, n_valid, states, y_prev, teacher, free):
+    def _chunk_loop(
+        self, x, n_valid, states, y_prev, teacher, free, sparse=None
+    ):
         """The compiled loop over one chunk `x` `(batch, length, features)`
         of which the first `n_valid` steps are real (the rest is padding,
         so that one compilation serves every chunk of that length).
@@ -469,7 +477,7 @@ class ESN(keras.Model):
         def body(t, states, y_prev, features, outputs):
             u = ops.slice(inputs, (t, 0, 0), (1, batch, width))[0]
             d = ops.slice(drive, (t, 0, 0), (1, batch, first.units))[0]
-            states, feats = self._step(u, d, states, y_prev, free)
+            states, feats = self._step(u, d, states, y_prev, free, sparse)
             features = ops.slice_update(features, (t, 0, 0), feats[None])
             if free:
                 y_prev = self.readout(feats)
@@ -489,14 +497,14 @@ class ESN(keras.Model):
             y_prev = ops.take(outputs, n_valid - 1, axis=1)
         return features, outputs, states, y_prev
 
-    def _generate_loop(self, states, y_last, steps):
+    def _generate_loop(self, states, y_last, steps, sparse=None):
         first = self.reservoirs[0]
 
         def body(carry, _):
             u = ops.cast(carry[1], "float32")
             drive = first.project(u)
             new_states, features = self._step(
-                u, drive, carry[0], carry[1], self.feedback
+                u, drive, carry[0], carry[1], self.feedback, sparse
             )
             new = (new_states, self.readout(features))
             return new, new
@@ -504,13 +512,15 @@ class ESN(keras.Model):
         _, (_, ys) = ops.scan(body, (list(states), y_last), length=steps)
         return ops.transpose(ys, (1, 0, 2))
 
-    def _loop(self, name):
+    def _loop(self, name, batch):
         """The compiled loop `name` (a method), with this model's weights.
 
         The loop is compiled as a function of the weights' values (read
         through a `keras.StatelessScope`), and shared by every ESN of the
         same structure: a second model (another seed, say) reuses the
-        compilation of the first."""
+        compilation of the first. For a small batch, a sparse recurrent
+        matrix enters the loop in its column layout (`sparse_columns`):
+        the same product with a fraction of the work and memory traffic."""
         config = {**self.get_config(), "seed": None, "name": None}
         features = self.reservoirs[0].kernel.shape[0]
         key = (name, features, json.dumps(config, sort_keys=True, default=str))
@@ -518,17 +528,31 @@ class ESN(keras.Model):
         if compiled is None:
             template = self
 
-            def loop(values, *args):
+            def loop(values, sparse, *args):
                 mapping = list(zip(template.weights, values))
                 with keras.StatelessScope(state_mapping=mapping):
-                    return getattr(template, name)(*args)
+                    return getattr(template, name)(*args, sparse=sparse)
 
             compiled = compile_loop(loop)
         _SHARED_LOOPS[key] = compiled  # most recently used last
         while len(_SHARED_LOOPS) > _MAX_SHARED_LOOPS:
             _SHARED_LOOPS.pop(next(iter(_SHARED_LOOPS)))
         values = [weight.value for weight in self.weights]
-        return functools.partial(compiled, values)
+        sparse = [self._sparse_layout(r, batch) for r in self.reservoirs]
+        return functools.partial(compiled, values, sparse)
+
+    @staticmethod
+    def _sparse_layout(reservoir, batch):
+        """The column layout of a reservoir's matrix when it pays: the
+        gathered product costs `batch * units * k` against `units^2` for
+        the dense one (which also vectorises better), `k` the most
+        non-zeros in a column."""
+        matrix = ops.convert_to_numpy(reservoir.recurrent_kernel)
+        k = int(np.count_nonzero(matrix, axis=0).max())
+        if 4 * batch * k > reservoir.units:
+            return None
+        indices, values = sparse_columns(matrix)
+        return ops.convert_to_tensor(indices), ops.convert_to_tensor(values)
 
     def _chunks(
         self, batch_x, chunk_size, outputs=False, teacher=None,
@@ -547,7 +571,7 @@ class ESN(keras.Model):
         length = min(chunk_size, max(64, (64 << 20) // row_bytes))
         length = 1 << (length.bit_length() - 1)
         length = min(length, 1 << max(6, (total - 1).bit_length()))
-        loop = self._loop("_chunk_loop")
+        loop = self._loop("_chunk_loop", batch)
         free = self.feedback and outputs
         states = initial_state or self._zero_states(batch)
         y_prev = self._zero_output(batch)

@@ -221,10 +221,20 @@ class Reservoir(keras.layers.Layer):
             drive = drive + ops.matmul(feedback, self.feedback_kernel)
         return drive
 
-    def step(self, drive, state):
+    def step(self, drive, state, sparse=None):
         """One update from a projected drive `(batch, units)` and the state
-        `x_{t-1}` `(batch, units)`; returns `x_t`."""
-        pre = drive + ops.matmul(state, self.recurrent_kernel)
+        `x_{t-1}` `(batch, units)`; returns `x_t`.
+
+        `sparse`: optional `(indices, values)`, the column layout of the
+        recurrent matrix from `sparse_columns`; the product `x_{t-1} W` is
+        then gathered from the non-zeros only (same result)."""
+        if sparse is None:
+            recurrent = ops.matmul(state, self.recurrent_kernel)
+        else:
+            indices, values = sparse
+            gathered = ops.take(state, indices, axis=1)  # (batch, units, k)
+            recurrent = ops.sum(gathered * values, axis=-1)
+        pre = drive + recurrent
         return state + self.leak_rate * (self.activation(pre) - state)
 
     def run(self, drive, initial_state=None):
@@ -335,3 +345,27 @@ def sparse_spectral_radius(matrix, seed=0, maxiter=1000, tol=1e-6):
                 "another `seed`."
             ) from error
     return float(np.max(np.abs(values)))
+
+
+def sparse_columns(matrix, multiple=32):
+    """The non-zeros of each column of `matrix`, padded to a common count.
+
+    For `(rows, cols)` `matrix`, returns `indices` int32 and `values`
+    float32, both `(cols, k)`, such that `(x @ matrix)[j] = sum_k
+    values[j, k] * x[indices[j, k]]`. `k` is the largest number of
+    non-zeros in a column, rounded up to a multiple of `multiple` (so
+    that reservoirs of one size share compiled loops); padding slots hold
+    index 0 and value 0.
+    """
+    columns = scipy.sparse.csc_matrix(matrix)
+    counts = np.diff(columns.indptr)
+    k = max(1, int(counts.max()))
+    k = min(-(-k // multiple) * multiple, matrix.shape[0])
+    n = matrix.shape[1]
+    owner = np.repeat(np.arange(n), counts)
+    slot = np.arange(columns.nnz) - np.repeat(columns.indptr[:-1], counts)
+    indices = np.zeros((n, k), dtype="int32")
+    values = np.zeros((n, k), dtype="float32")
+    indices[owner, slot] = columns.indices
+    values[owner, slot] = columns.data
+    return indices, values
