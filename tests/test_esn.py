@@ -6,6 +6,7 @@ import pytest
 
 from tests import helpers
 from toolkit.data import mackey_glass
+from toolkit.layers.reservoir import esn as esn_module
 from toolkit.models import ESN
 
 
@@ -252,9 +253,11 @@ def test_states_carry_from_fit_to_predict():
         model.fit([x], [y], return_state=True)
 
 
-def test_sparse_reservoir_loop_matches_numpy_reference():
-    # 300 units at 5% connectivity: predict runs the gathered sparse
-    # product (batch 1); a batch of 8 runs the dense one.
+def test_sparse_reservoir_loop_matches_numpy_reference(monkeypatch):
+    # 300 units at 5% connectivity, with the size threshold lowered:
+    # predict runs the gathered sparse product (batch 1); a batch of 8
+    # runs the dense one.
+    monkeypatch.setattr(esn_module, "_SPARSE_MIN_BYTES", 0)
     x, y = series(150)
     model = ESN(300, connectivity=0.05, leak_rate=0.5, seed=7)
     model.fit(x[:100], y[:100], washout=10)
