@@ -252,6 +252,7 @@ def summarise(name, rows, seeds):
             if "ours_on_rpy_weights" in r
         ]
         if same:
+            summary["n_checked_seeds"] = len(same)
             summary["same_weights_ratio_min"] = float(np.min(same))
             summary["same_weights_ratio_max"] = float(np.max(same))
         ours_first = kept[0]["ours"]["total"]
@@ -400,6 +401,7 @@ def print_table(store):
             f"{s['rpy_nrmse_median']:.3g} | {s['nrmse_ratio']:.2f} |"
         )
         if "ours_on_rpy_weights_nrmse_median" in s:
+            label = f"{name} ({s.get('n_checked_seeds', '?')} seeds, median)"
             print(
                 f"| {label} | NRMSE, toolkit ESN on ReservoirPy's weights "
                 f"/ ReservoirPy on seeds 1000+ | "
@@ -411,6 +413,7 @@ def print_table(store):
                 f"| | | {s['same_weights_ratio_min']:.4f}-"
                 f"{s['same_weights_ratio_max']:.4f} |"
             )
+            label = f"{name} ({s['n_seeds']} seeds, median)"
         if "ours_closed_loop_nrmse_median" in s:
             print(
                 f"| {label} | 84-step closed-loop NRMSE | "
