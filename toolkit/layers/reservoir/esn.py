@@ -42,6 +42,9 @@ class ESN(keras.Model):
     normal equations in float64, so memory does not grow with the series
     length. `predict` runs the same compiled loop. `generate` runs the
     network in closed loop, feeding each prediction back as the next input.
+    The compiled loop is shared by every ESN of the same structure (a sweep
+    over seeds compiles once), and for large sparse reservoirs run on a
+    small batch it gathers only the non-zero recurrent weights.
     The model is an ordinary Keras model besides: `model(x)` works,
     `fit(..., method="gradient")` trains by gradient descent through
     `keras.Model.fit` (the readout, and the reservoirs too if their
