@@ -2,7 +2,6 @@
 
 import functools
 import json
-import numbers
 
 import keras
 import numpy as np
@@ -12,6 +11,16 @@ from toolkit import _validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import check_seed
 from toolkit.layers.reservoir._compile import compile_loop
+from toolkit.layers.reservoir._sequences import (
+    as_sequences,
+    check_array_layout,
+    check_washout,
+    groups,
+    padded,
+    restore_layout,
+    shift,
+    states_out,
+)
 from toolkit.layers.reservoir.reservoir import Reservoir, sparse_columns
 from toolkit.layers.reservoir.ridge import RidgeRegression, check_ridge
 
@@ -254,19 +263,19 @@ class ESN(keras.Model):
                 "Keras `fit` arguments apply only to `method='gradient'`. "
                 f"Received: method='ridge' with {sorted(kwargs)}"
             )
-        xs, single = _as_sequences("x", x)
-        ys, _ = _as_sequences("y", y)
+        xs, single = as_sequences("x", x)
+        ys, _ = as_sequences("y", y)
         self._check_pairs(xs, ys)
         if return_state:
-            _check_array_layout("return_state", x, xs)
-        washout = _check_washout(washout, min(len(s) for s in xs))
+            check_array_layout("return_state", x, xs)
+        washout = check_washout(washout, min(len(s) for s in xs))
         self._ensure_built(xs[0].shape[-1])
         if method == "gradient":
             return self._gradient_fit(xs, ys, washout, kwargs)
         solver = RidgeRegression(ridge)
-        for indices, batch_x in _groups(xs):
+        for indices, batch_x in groups(xs):
             batch_y = np.stack([ys[i] for i in indices])
-            teacher = _shift(batch_y) if self.feedback else None
+            teacher = shift(batch_y) if self.feedback else None
             for start, stop, features, carry in self._chunks(
                 batch_x, chunk_size, teacher=teacher
             ):
@@ -277,7 +286,7 @@ class ESN(keras.Model):
                     )
         solver.assign(self.readout)
         if return_state:
-            return _states_out(carry[0], single)
+            return states_out(carry[0], single)
         return self
 
     def predict(
@@ -314,13 +323,13 @@ class ESN(keras.Model):
             with `return_state`, `(outputs, states)`.
         """
         chunk_size = v.check_positive_int("chunk_size", chunk_size)
-        xs, single = _as_sequences("x", x)
+        xs, single = as_sequences("x", x)
         self._ensure_built(xs[0].shape[-1])
         if initial_state is not None or return_state:
-            _check_array_layout("initial_state` and `return_state", x, xs)
+            check_array_layout("initial_state` and `return_state", x, xs)
         states = self._initial_states(initial_state, len(xs))
         if warmup is not None:
-            ws, _ = _as_sequences("warmup", warmup)
+            ws, _ = as_sequences("warmup", warmup)
             if len(ws) != len(xs):
                 raise ValueError(
                     "Argument `warmup` must hold one sequence per sequence "
@@ -328,7 +337,7 @@ class ESN(keras.Model):
                 )
             xs = [np.concatenate([w, s]) for w, s in zip(ws, xs)]
         outputs = [None] * len(xs)
-        for indices, batch_x in _groups(xs):
+        for indices, batch_x in groups(xs):
             pieces = []
             for carry, values in self._chunks(
                 batch_x, chunk_size, True, initial_state=states
@@ -338,9 +347,9 @@ class ESN(keras.Model):
             for row, index in enumerate(indices):
                 skip = 0 if warmup is None else len(ws[index])
                 outputs[index] = result[row, skip:]
-        outputs = _restore_layout(outputs, single, x)
+        outputs = restore_layout(outputs, single, x)
         if return_state:
-            return outputs, _states_out(carry[0], single)
+            return outputs, states_out(carry[0], single)
         return outputs
 
     def generate(self, steps, warmup, initial_state=None, chunk_size=4096):
@@ -365,7 +374,7 @@ class ESN(keras.Model):
             `(steps, output_dim)` or `(batch, steps, output_dim)`.
         """
         steps = v.check_positive_int("steps", steps)
-        xs, single = _as_sequences("warmup", warmup)
+        xs, single = as_sequences("warmup", warmup)
         if len({len(s) for s in xs}) != 1:
             raise ValueError(
                 "Argument `warmup` must hold sequences of equal length. "
@@ -590,10 +599,10 @@ class ESN(keras.Model):
         for start in range(0, total, length):
             stop = min(start + length, total)
             n_valid = ops.convert_to_tensor(stop - start, "int32")
-            x = _padded(batch_x[:, start:stop], length)
+            x = padded(batch_x[:, start:stop], length)
             t = None
             if teacher is not None and not free:
-                t = _padded(teacher[:, start:stop], length)
+                t = padded(teacher[:, start:stop], length)
             features, values, states, y_prev = loop(
                 x, n_valid, states, y_prev, t, free
             )
@@ -661,108 +670,3 @@ class ESN(keras.Model):
         weights = np.ones(x.shape[:2], dtype="float32")
         weights[:, :washout] = 0.0
         return super().fit(x, y, sample_weight=weights, **kwargs)
-
-
-def _as_sequences(name, value):
-    """A list of float32 `(timesteps, features)` arrays, checked finite, and
-    whether `value` was a single 2D sequence."""
-    if value is None:
-        raise ValueError(f"Argument `{name}` is required. Received: None")
-    if isinstance(value, (list, tuple)) and value and np.ndim(value[0]) == 2:
-        sequences, single = [np.asarray(s) for s in value], False
-    else:
-        array = np.asarray(value)
-        if array.ndim == 1:
-            array = array[:, None]
-        if array.ndim == 2:
-            sequences, single = [array], True
-        elif array.ndim == 3:
-            sequences, single = list(array), False
-        else:
-            raise ValueError(
-                f"Argument `{name}` must be (timesteps, features), (batch, "
-                "timesteps, features) or a list of (timesteps, features) "
-                f"arrays. Received: an array of shape {array.shape}"
-            )
-    features = {s.shape[-1] for s in sequences}
-    if len(features) != 1 or any(s.ndim != 2 or not len(s) for s in sequences):
-        raise ValueError(
-            f"Every sequence of `{name}` must be a non-empty (timesteps, "
-            "features) array with the same number of features. Received "
-            f"shapes {[s.shape for s in sequences]}"
-        )
-    checked = []
-    for i, sequence in enumerate(sequences):
-        if not np.issubdtype(sequence.dtype, np.number):
-            raise ValueError(
-                f"Argument `{name}` must be numeric. Received dtype "
-                f"{sequence.dtype}"
-            )
-        if not np.all(np.isfinite(sequence)):
-            bad = int(np.argmax(~np.isfinite(sequence).all(axis=-1)))
-            raise ValueError(
-                f"Argument `{name}` contains NaN or infinite values "
-                f"(sequence {i}, first at step {bad}); clean or impute the "
-                "series before fitting."
-            )
-        checked.append(sequence.astype("float32"))
-    return checked, single
-
-
-def _check_array_layout(name, value, sequences):
-    """States are per row of an array: refuse lists of sequences."""
-    if isinstance(value, (list, tuple)):
-        raise ValueError(
-            f"`{name}` need `x` as one array (timesteps, features) or "
-            f"(batch, timesteps, features). Received: a list of "
-            f"{len(sequences)} sequences"
-        )
-
-
-def _states_out(states, single):
-    arrays = [ops.convert_to_numpy(state) for state in states]
-    return [a[0] for a in arrays] if single else arrays
-
-
-def _check_washout(washout, shortest):
-    is_int = isinstance(washout, numbers.Integral) and not isinstance(
-        washout, bool
-    )
-    if not is_int or washout < 0 or washout >= shortest:
-        raise ValueError(
-            "Argument `washout` must be an integer >= 0 and shorter than "
-            f"every sequence (shortest: {shortest} steps). "
-            f"Received: washout={washout!r}"
-        )
-    return int(washout)
-
-
-def _groups(xs):
-    """Sequences grouped by length: `(indices, (batch, timesteps, f))`."""
-    by_length = {}
-    for i, s in enumerate(xs):
-        by_length.setdefault(len(s), []).append(i)
-    for indices in by_length.values():
-        yield indices, np.stack([xs[i] for i in indices])
-
-
-def _shift(y):
-    """`y_{t-1}` aligned with step `t` (zeros at `t = 0`)."""
-    shifted = np.zeros_like(y, dtype="float32")
-    shifted[:, 1:] = y[:, :-1]
-    return shifted
-
-
-def _padded(array, length):
-    missing = length - array.shape[1]
-    if not missing:
-        return array
-    return np.pad(array, ((0, 0), (0, missing), (0, 0)))
-
-
-def _restore_layout(outputs, single, original):
-    if single:
-        return outputs[0]
-    if isinstance(original, (list, tuple)):
-        return outputs
-    return np.stack(outputs)
