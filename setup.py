@@ -1,9 +1,5 @@
-"""Build shim: `setup.cfg` holds all the metadata.
-
-`packages = find:` cannot see `toolkit._datasets`, the package that
-`package_dir` maps to the top-level `datasets/` folder (not itself an
-importable package), so it is added here; its files ship as package data.
-"""
+"""Packages: everything `find:` sees, plus the data folder `datasets/`
+installed as the package `toolkit._datasets` (see setup.cfg package_dir)."""
 
 from setuptools import find_packages, setup
 

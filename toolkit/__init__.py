@@ -15,6 +15,6 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __version__ = "0.1.0"
 
-from toolkit import data, initializers, layers  # noqa: E402
+from toolkit import data, initializers, layers, models  # noqa: E402
 
-__all__ = ["data", "initializers", "layers", "__version__"]
+__all__ = ["data", "initializers", "layers", "models", "__version__"]

@@ -1,5 +1,6 @@
 """Keras layers: recurrent cells, reservoirs and recursive tree composers."""
 
+from toolkit.layers.reservoir import Reservoir
 from toolkit.layers.rnn import (
     GRU,
     LSTM,
@@ -27,4 +28,6 @@ __all__ = [
     "SkipCell",
     "SkipRNN",
     "dilated_stack",
+    # Reservoir computing.
+    "Reservoir",
 ]

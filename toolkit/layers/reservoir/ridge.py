@@ -1,0 +1,148 @@
+"""Closed-form ridge regression, accumulated chunk by chunk in float64."""
+
+import numbers
+
+import numpy as np
+import scipy.linalg
+
+from toolkit import _validation as v
+
+
+class RidgeRegression:
+    """Ridge regression from running sums, for an ESN's linear readout.
+
+    Fits `y = x W + b` minimising `||X W + 1 b - Y||^2 + ridge ||W||^2`
+    (the bias is not penalised). Only the sufficient statistics are kept,
+    in float64, whatever the chunks' dtype:
+
+    ```
+    S_xx = sum x^T x,  S_xy = sum x^T y,  s_x = sum x,  s_y = sum y,  n
+    C_xx = S_xx - s_x^T s_x / n,          C_xy = S_xy - s_x^T s_y / n
+    W = (C_xx + ridge I)^{-1} C_xy,       b = (s_y - s_x W) / n
+    ```
+
+    so memory is `O(features^2)` however many rows are fed through
+    `update`, and rows from many sequences (or a batch of them) simply add
+    up. `assign(dense)` writes the solution into an ordinary
+    `keras.layers.Dense`, which then computes the readout.
+
+    Args:
+        ridge: float >= 0, the penalty on `W` (Tikhonov regularisation).
+            Default: 1e-6.
+        chunk_rows: int, rows converted to float64 at a time in `update`,
+            bounding the temporary memory. Default: 4096.
+
+    Example:
+
+    ```python
+    import keras
+    import numpy as np
+    from toolkit.layers.reservoir import RidgeRegression
+
+    solver = RidgeRegression(ridge=1e-6)
+    for x, y in [(np.random.rand(100, 8), np.random.rand(100, 2))] * 3:
+        solver.update(x, y)
+    readout = keras.layers.Dense(2)
+    readout.build((None, 8))
+    solver.assign(readout)
+    ```
+
+    Reference:
+        Tikhonov & Arsenin, "Solutions of ill-posed problems", 1977;
+        Lukosevicius, "A practical guide to applying echo state networks",
+        2012 (section 4.1).
+    """
+
+    def __init__(self, ridge=1e-6, chunk_rows=4096):
+        self.ridge = check_ridge(ridge)
+        self.chunk_rows = v.check_positive_int("chunk_rows", chunk_rows)
+        self.reset()
+
+    def reset(self):
+        """Forget every row seen so far."""
+        self.count = 0
+        self._sxx = self._sxy = self._sx = self._sy = None
+
+    def update(self, features, targets):
+        """Add rows: `features` `(..., n_features)`, `targets`
+        `(..., n_targets)` with the same leading shape."""
+        features = np.asarray(features)
+        targets = np.asarray(targets)
+        if features.shape[:-1] != targets.shape[:-1]:
+            raise ValueError(
+                "`features` and `targets` must have the same leading shape. "
+                f"Received: features.shape={features.shape}, "
+                f"targets.shape={targets.shape}"
+            )
+        features = features.reshape(-1, features.shape[-1])
+        targets = targets.reshape(-1, targets.shape[-1])
+        if self._sxx is None:
+            d, k = features.shape[1], targets.shape[1]
+            self._sxx = np.zeros((d, d))
+            self._sxy = np.zeros((d, k))
+            self._sx = np.zeros(d)
+            self._sy = np.zeros(k)
+        elif features.shape[1] != self._sxx.shape[0] or (
+            targets.shape[1] != self._sxy.shape[1]
+        ):
+            raise ValueError(
+                "Every `update` must have the same numbers of features and "
+                f"targets: {self._sxx.shape[0]} and {self._sxy.shape[1]} so "
+                f"far. Received: {features.shape[1]} and {targets.shape[1]}"
+            )
+        for start in range(0, len(features), self.chunk_rows):
+            x = features[start : start + self.chunk_rows].astype("float64")
+            y = targets[start : start + self.chunk_rows].astype("float64")
+            self._sxx += x.T @ x
+            self._sxy += x.T @ y
+            self._sx += x.sum(axis=0)
+            self._sy += y.sum(axis=0)
+        self.count += len(features)
+
+    def solve(self):
+        """Returns `(W, b)`, float64 arrays `(n_features, n_targets)` and
+        `(n_targets,)`."""
+        if not self.count:
+            raise ValueError(
+                "`RidgeRegression.solve` needs at least one row; call "
+                "`update` first."
+            )
+        mean_x = self._sx / self.count
+        mean_y = self._sy / self.count
+        cxx = self._sxx - np.outer(self._sx, mean_x)
+        cxy = self._sxy - np.outer(self._sx, mean_y)
+        cxx[np.diag_indices_from(cxx)] += self.ridge
+        try:
+            kernel = scipy.linalg.solve(cxx, cxy, assume_a="pos")
+        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+            kernel = scipy.linalg.lstsq(cxx, cxy)[0]
+        bias = mean_y - mean_x @ kernel
+        return kernel, bias
+
+    def assign(self, dense):
+        """Solve and write `W`, `b` into a built `keras.layers.Dense`."""
+        kernel, bias = self.solve()
+        if tuple(dense.kernel.shape) != kernel.shape or dense.bias is None:
+            raise ValueError(
+                "`dense` must be a built Dense layer with a bias and a "
+                f"kernel of shape {kernel.shape}. Received: kernel of shape "
+                f"{tuple(dense.kernel.shape)}, use_bias={dense.use_bias}"
+            )
+        dense.kernel.assign(kernel.astype(dense.kernel.dtype))
+        dense.bias.assign(bias.astype(dense.bias.dtype))
+        return kernel, bias
+
+
+def check_ridge(ridge):
+    """Return `ridge` as a float if it is a finite number >= 0."""
+    if (
+        isinstance(ridge, bool)
+        or not isinstance(ridge, numbers.Real)
+        or not np.isfinite(ridge)
+        or ridge < 0
+    ):
+        raise ValueError(
+            "Argument `ridge` must be a finite number >= 0. "
+            f"Received: ridge={ridge!r}"
+        )
+    return float(ridge)
