@@ -1,5 +1,34 @@
 """Seeded task generators and readers of the data the project ships."""
 
+from toolkit.data.listops import listops
 from toolkit.data.long_term import adding_problem, copy_memory
+from toolkit.data.trees import (
+    Tree,
+    TreeParseError,
+    Vocabulary,
+    balanced_tree,
+    binarize,
+    decode_trees,
+    encode_trees,
+    load_treebank,
+    parse_tree,
+    read_trees,
+    sentiment_treebank_sample,
+)
 
-__all__ = ["adding_problem", "copy_memory"]
+__all__ = [
+    "Tree",
+    "TreeParseError",
+    "Vocabulary",
+    "adding_problem",
+    "balanced_tree",
+    "binarize",
+    "copy_memory",
+    "decode_trees",
+    "encode_trees",
+    "listops",
+    "load_treebank",
+    "parse_tree",
+    "read_trees",
+    "sentiment_treebank_sample",
+]
