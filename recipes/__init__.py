@@ -2,5 +2,11 @@
 `keras.Model` (uncompiled with `compile=False`)."""
 
 from recipes.sequence import build_sequence_regressor, build_sequence_tagger
+from recipes.trees import build_tree_classifier, tree_classifier_search_space
 
-__all__ = ["build_sequence_regressor", "build_sequence_tagger"]
+__all__ = [
+    "build_sequence_regressor",
+    "build_sequence_tagger",
+    "build_tree_classifier",
+    "tree_classifier_search_space",
+]

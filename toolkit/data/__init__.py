@@ -14,6 +14,8 @@ from toolkit.data.trees import (
     parse_tree,
     read_trees,
     sentiment_treebank_sample,
+    tree_dataset,
+    tree_inputs,
 )
 
 __all__ = [
@@ -31,4 +33,6 @@ __all__ = [
     "parse_tree",
     "read_trees",
     "sentiment_treebank_sample",
+    "tree_dataset",
+    "tree_inputs",
 ]

@@ -429,8 +429,8 @@ def encode_trees(trees, vocabulary, max_nodes=None, max_children=None):
     Returns:
         A dict of int32 NumPy arrays: `tokens (B, N)`, `children (B, N, K)`,
         `heights (B, N)`, `labels (B, N)`, `root_labels (B,)`, and float32
-        `node_weights (B, N)`. Pass `{k: d[k] for k in ("tokens",
-        "children", "heights")}` as a model's inputs.
+        `node_weights (B, N)`. `tree_inputs(encoded)` picks a model's
+        inputs.
     """
     if not trees:
         raise ValueError(
@@ -483,6 +483,63 @@ def encode_trees(trees, vocabulary, max_nodes=None, max_children=None):
         "root_labels": labels[np.arange(size), roots].copy(),
         "node_weights": (labels >= 0).astype(np.float32),
     }
+
+
+def tree_inputs(encoded):
+    """The model inputs of an encoding: the dict of `tokens`, `children`
+    and `heights` (the input names of `recipes.build_tree_classifier`)."""
+    return {k: encoded[k] for k in ("tokens", "children", "heights")}
+
+
+def tree_dataset(
+    encoded,
+    targets,
+    batch_size=32,
+    shuffle=False,
+    seed=None,
+    sample_weight=None,
+):
+    """A `tf.data.Dataset` of `(tree_inputs, targets)` batches, each trimmed
+    to its largest tree.
+
+    Nodes are stored in post-order with padding last, so cutting every row
+    of a batch after its largest tree's node count loses nothing and spares
+    the composer the padding of the data set's largest tree.
+
+    Args:
+        encoded: the dict of `encode_trees`.
+        targets: array of labels, `(B,)` or `(B, N)` (trimmed too).
+        batch_size: int. Default: 32.
+        shuffle: bool, reshuffle every epoch. Default: False.
+        seed: int or None, the shuffle seed.
+        sample_weight: None or an array like `targets` (e.g.
+            `encoded["node_weights"]`).
+    """
+    import tensorflow as tf
+
+    batch_size = v.check_positive_int("batch_size", batch_size)
+    parts = [tree_inputs(encoded), np.asarray(targets)]
+    if sample_weight is not None:
+        parts.append(np.asarray(sample_weight))
+    data = tf.data.Dataset.from_tensor_slices(tuple(parts))
+    if shuffle:
+        data = data.shuffle(
+            len(parts[1]), seed=seed, reshuffle_each_iteration=True
+        )
+    max_nodes = encoded["heights"].shape[1]
+
+    def trim(inputs, *rest):
+        size = tf.reduce_max(
+            tf.reduce_sum(tf.cast(inputs["heights"] >= 0, tf.int32), 1)
+        )
+        inputs = {k: x[:, :size] for k, x in inputs.items()}
+        rest = [
+            x[:, :size] if len(x.shape) == 2 and x.shape[1] == max_nodes else x
+            for x in rest
+        ]
+        return (inputs, *rest)
+
+    return data.batch(batch_size).map(trim).prefetch(tf.data.AUTOTUNE)
 
 
 def height_schedule(heights):
