@@ -89,21 +89,22 @@ class TreeComposer(keras.layers.Layer):
 
     # ------------------------------------------------------------- call
     def _schedule(self, flat_heights):
-        """`(order, starts, sizes, steps)`: internal nodes sorted by
-        height; step `s` composes `order[starts[s]:starts[s] + sizes[s]]`.
-        """
-        internal = flat_heights > 0
+        """`(order, leaves, starts, sizes, steps)`: every real node sorted
+        by height (padding last); the first `leaves` are the leaves, and
+        step `s` composes `order[starts[s]:starts[s] + sizes[s]]`."""
         large = ops.max(flat_heights) + 1
-        order = ops.argsort(ops.where(internal, flat_heights, large))
-        order = ops.cast(order, "int32")
+        key = ops.where(flat_heights >= 0, flat_heights, large)
+        order = ops.cast(ops.argsort(key), "int32")
+        # counts[h] = nodes of height h (padding, -1, falls in bin 0)
+        counts = ops.cast(ops.bincount(flat_heights + 1)[1:], "int32")
+        leaves = counts[0]
+        counts = counts[1:]
         if self.dynamic_batching:
-            counts = ops.bincount(ops.maximum(flat_heights, 0))[1:]
-            counts = ops.cast(counts, "int32")
-            ends = ops.cumsum(counts)
-            return order, ends - counts, counts, ops.shape(counts)[0]
-        total = ops.sum(ops.cast(internal, "int32"))
-        starts = ops.arange(total, dtype="int32")
-        return order, starts, ops.ones_like(starts), total
+            starts = leaves + ops.cumsum(counts) - counts
+            return order, leaves, starts, counts, ops.shape(counts)[0]
+        total = ops.sum(counts)
+        starts = leaves + ops.arange(total, dtype="int32")
+        return order, leaves, starts, ops.ones_like(starts), total
 
     def call(self, inputs, children, heights, training=None):
         heights = ops.cast(heights, "int32")
@@ -119,10 +120,17 @@ class TreeComposer(keras.layers.Layer):
         )
         flat_heights = ops.reshape(heights, (-1,))
         flat_inputs = ops.reshape(inputs, (-1, inputs.shape[-1]))
-        is_leaf = ops.expand_dims(flat_heights == 0, -1)
-        leaves = ops.cast(self.leaf_states(flat_inputs), self.compute_dtype)
-        buffer = ops.where(is_leaf, leaves, ops.zeros_like(leaves))
-        order, starts, sizes, steps = self._schedule(flat_heights)
+        order, leaves, starts, sizes, steps = self._schedule(flat_heights)
+        leaf_rows = ops.expand_dims(order[:leaves], -1)
+        leaf_states = self.leaf_states(
+            ops.take(flat_inputs, order[:leaves], axis=0)
+        )
+        leaf_states = ops.cast(leaf_states, self.compute_dtype)
+        buffer = ops.scatter(
+            leaf_rows,
+            leaf_states,
+            (ops.shape(flat_heights)[0], leaf_states.shape[-1]),
+        )
 
         def body(step, buffer):
             rows = ops.slice(
