@@ -46,6 +46,7 @@ class RecursiveComposer(TreeComposer):
     Example:
 
     ```python
+    import keras
     from toolkit.data.trees import Vocabulary, encode_trees, parse_tree
     from toolkit.layers import RecursiveComposer
 
