@@ -15,7 +15,8 @@ weights run
 Both forward and forward+backward (gradients of the sum of every node's
 output with respect to the weights and inputs) are timed, the median of
 `--repeats` runs after a warm-up. The ratio is batched nodes/s over the
-in-graph per-node nodes/s measured in the same run.
+in-graph per-node nodes/s, the two timed alternately (same load). The
+steps column gives the mean number of sequential steps per batch.
 
 Full protocol (the issue's):
 
@@ -103,6 +104,20 @@ def timed(function, repeats):
     return statistics.median(times)
 
 
+def timed_pair(run, run_peer, repeats):
+    """Median seconds of `run` and `run_peer`, timed alternately so that
+    both see the same load on a shared machine."""
+    run()
+    run_peer()
+    times, peer_times = [], []
+    for _ in range(repeats):
+        for function, out in ((run, times), (run_peer, peer_times)):
+            start = time.perf_counter()
+            function()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times), statistics.median(peer_times)
+
+
 def graph_functions(layer):
     @tf.function(reduce_retracing=True)
     def forward(inputs, children, heights):
@@ -156,21 +171,9 @@ def bench_composer(name, args, trees, batch, inputs):
     rows = []
     # the per-node peer: one tree at a time, one node per step
     count = min(args.per_node_trees, args.trees)
-    peer = {}
-    for mode, fn in zip(
-        ("forward", "forward+backward"), graph_functions(per_node)
-    ):
-
-        def run_peer():
-            for t in range(count):
-                fn(
-                    tf.constant(inputs[t : t + 1]),
-                    arrays["children"][t : t + 1],
-                    arrays["heights"][t : t + 1],
-                )
-
-        seconds = timed(run_peer, args.repeats)
-        peer[mode] = count * nodes_per_tree / seconds
+    peers = dict(
+        zip(("forward", "forward+backward"), graph_functions(per_node))
+    )
     eager = {}
     if args.eager_trees:
         vectors = [
@@ -197,7 +200,7 @@ def bench_composer(name, args, trees, batch, inputs):
         slices = slices[: max(1, 256 // size)] if size < 32 else slices
         for mode, fn in zip(("forward", "forward+backward"), batched):
 
-            def run():
+            def run(fn=fn):
                 for lo, hi in slices:
                     fn(
                         tf.constant(inputs[lo:hi]),
@@ -205,20 +208,30 @@ def bench_composer(name, args, trees, batch, inputs):
                         arrays["heights"][lo:hi],
                     )
 
-            seconds = timed(run, args.repeats)
+            def run_peer(fn=peers[mode]):
+                for t in range(count):
+                    fn(
+                        tf.constant(inputs[t : t + 1]),
+                        arrays["children"][t : t + 1],
+                        arrays["heights"][t : t + 1],
+                    )
+
+            seconds, peer_seconds = timed_pair(run, run_peer, args.repeats)
             trees_done = sum(hi - lo for lo, hi in slices)
             rate = trees_done * nodes_per_tree / seconds
+            peer = count * nodes_per_tree / peer_seconds
+            steps = [int(batch["heights"][lo:hi].max()) for lo, hi in slices]
             rows.append(
                 {
                     "composer": name,
                     "batch": size,
                     "mode": mode,
                     "batched_nodes_per_s": rate,
-                    "per_node_nodes_per_s": peer[mode],
-                    "ratio": rate / peer[mode],
+                    "per_node_nodes_per_s": peer,
+                    "ratio": rate / peer,
                     "eager_nodes_per_s": eager.get(mode),
                     "ratio_vs_eager": rate / eager[mode] if eager else None,
-                    "steps_batched": int(batch["heights"][:size].max()),
+                    "steps_batched": float(np.mean(steps)),
                     "steps_per_node": size * (args.leaves - 1),
                 }
             )
@@ -244,7 +257,7 @@ def format_row(row):
             if eager
             else "- | - | "
         )
-        + f"{row['steps_batched']} / {row['steps_per_node']} |"
+        + f"{row['steps_batched']:.1f} / {row['steps_per_node']} |"
     )
 
 
