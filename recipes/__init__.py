@@ -2,6 +2,7 @@
 `keras.Model` (uncompiled with `compile=False`)."""
 
 from recipes.sequence import build_sequence_regressor, build_sequence_tagger
+from recipes.trees import build_tree_classifier, tree_classifier_search_space
 from recipes.vision import (
     build_cnn_classifier,
     build_mlp_classifier,
@@ -9,10 +10,13 @@ from recipes.vision import (
     mlp_classifier_search_space,
 )
 
-__all__ = ["build_sequence_regressor", "build_sequence_tagger"]
-__all__ += [
+__all__ = [
     "build_cnn_classifier",
     "build_mlp_classifier",
+    "build_sequence_regressor",
+    "build_sequence_tagger",
+    "build_tree_classifier",
     "cnn_classifier_search_space",
     "mlp_classifier_search_space",
+    "tree_classifier_search_space",
 ]

@@ -2,16 +2,46 @@
 
 from toolkit.data.chaotic import mackey_glass, narma
 from toolkit.data.digits import digits_split, load_digits, shipped_path
+from toolkit.data.listops import listops
 from toolkit.data.long_term import adding_problem, copy_memory
 from toolkit.data.series import sunspots
+from toolkit.data.trees import (
+    Tree,
+    TreeParseError,
+    Vocabulary,
+    balanced_tree,
+    binarize,
+    decode_trees,
+    encode_trees,
+    load_treebank,
+    parse_tree,
+    read_trees,
+    sentiment_treebank_sample,
+    tree_dataset,
+    tree_inputs,
+)
 
 __all__ = [
+    "Tree",
+    "TreeParseError",
+    "Vocabulary",
     "adding_problem",
+    "balanced_tree",
+    "binarize",
     "copy_memory",
+    "decode_trees",
     "digits_split",
+    "encode_trees",
+    "listops",
     "load_digits",
+    "load_treebank",
     "mackey_glass",
     "narma",
+    "parse_tree",
+    "read_trees",
+    "sentiment_treebank_sample",
     "shipped_path",
     "sunspots",
+    "tree_dataset",
+    "tree_inputs",
 ]

@@ -1,5 +1,11 @@
 """Keras layers: recurrent cells, reservoirs and recursive tree composers."""
 
+from toolkit.layers.recursive import (
+    RecursiveComposer,
+    RNTNComposer,
+    TreeComposer,
+    TreeLSTMComposer,
+)
 from toolkit.layers.reservoir import Reservoir
 from toolkit.layers.rnn import (
     GRU,
@@ -30,4 +36,9 @@ __all__ = [
     "dilated_stack",
     # Reservoir computing.
     "Reservoir",
+    # Recursive (tree) networks.
+    "RNTNComposer",
+    "RecursiveComposer",
+    "TreeComposer",
+    "TreeLSTMComposer",
 ]

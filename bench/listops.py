@@ -1,0 +1,296 @@
+"""ListOps: the Tree-LSTM recipe against an LSTM over the flat tokens.
+
+Generates seeded ListOps data (Nangia & Bowman 2018), trains
+`recipes.build_tree_classifier` (N-ary Tree-LSTM over left-factored binary
+trees, dynamic batching) and an LSTM of about the same parameter count
+reading the same expressions as flat token sequences, and prints their
+test accuracies. Each model's finished epochs survive an interruption
+(`keras.callbacks.BackupAndRestore` under `--work-dir`): run the same
+command again to resume.
+
+Full protocol (the issue's):
+
+    python bench/listops.py --train 20000 --epochs 30
+
+A smaller run: `--train 5000 --epochs 10`. Results go to
+`bench/results/listops.json`.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from recipes import build_tree_classifier  # noqa: E402
+from toolkit.data import (  # noqa: E402
+    Vocabulary,
+    binarize,
+    encode_trees,
+    listops,
+    tree_dataset,
+)
+from toolkit.data.listops import TOKENS, encode_sequences  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=20000)
+    parser.add_argument("--val", type=int, default=2000)
+    parser.add_argument("--test", type=int, default=2000)
+    parser.add_argument("--max-depth", type=int, default=6)
+    parser.add_argument("--max-args", type=int, default=5)
+    parser.add_argument("--operator-probability", type=float, default=0.25)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--units", type=int, default=64)
+    parser.add_argument(
+        "--lstm-units",
+        type=int,
+        default=None,
+        help="default: matched to the Tree-LSTM's size",
+    )
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument(
+        "--models",
+        default="tree_lstm,lstm",
+        help="comma-separated: tree_lstm (root labels), tree_lstm_nodes "
+        "(every node labelled; test accuracy still at the root), lstm",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work-dir", default="bench/results/listops_work")
+    parser.add_argument("--out", default="bench/results/listops.json")
+    return parser.parse_args(argv)
+
+
+def make_data(args):
+    total = args.train + args.val + args.test
+    expressions, trees, labels = listops(
+        total,
+        max_depth=args.max_depth,
+        max_args=args.max_args,
+        operator_probability=args.operator_probability,
+        seed=args.seed,
+    )
+    trees = [binarize(t, "left") for t in trees]
+    splits = np.cumsum([args.train, args.val])
+    vocab = Vocabulary(TOKENS)
+    encoded = encode_trees(trees, vocab)
+    sequences = encode_sequences(expressions)
+
+    def part(array, index):
+        return np.split(array, splits)[index]
+
+    return {
+        name: {
+            "trees": {k: part(a, i) for k, a in encoded.items()},
+            "sequences": part(sequences, i),
+            "labels": part(labels, i),
+        }
+        for i, name in enumerate(("train", "val", "test"))
+    }, vocab
+
+
+def lstm_model(units, embedding_dim, learning_rate):
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(
+        len(TOKENS) + 1, embedding_dim, mask_zero=True, name="embedding"
+    )(tokens)
+    x = keras.layers.LSTM(units, name="lstm")(x)
+    x = keras.layers.Dense(64, activation="relu", name="hidden")(x)
+    x = keras.layers.Dense(10, activation="softmax", name="head")(x)
+    model = keras.Model(tokens, x, name="flat_lstm")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def matched_lstm_units(target, embedding_dim, learning_rate):
+    best = None
+    for units in range(16, 512, 4):
+        count = lstm_model(units, embedding_dim, learning_rate).count_params()
+        if best is None or abs(count - target) < abs(best[1] - target):
+            best = (units, count)
+    return best[0]
+
+
+def root_accuracy(model, data):
+    """Accuracy of a node-level model's prediction at each tree's root
+    (the last real node: nodes are in post-order)."""
+    hits = total = 0
+    for inputs, labels, _ in data:
+        probabilities = np.asarray(model(inputs, training=False))
+        roots = np.sum(np.asarray(inputs["heights"]) >= 0, axis=1) - 1
+        rows = np.arange(len(roots))
+        predicted = probabilities[rows, roots].argmax(-1)
+        hits += int(np.sum(predicted == np.asarray(labels)[rows, roots]))
+        total += len(roots)
+    return hits / total
+
+
+def train(
+    name, model, train_data, val_data, test_data, args, test_accuracy=None
+):
+    """Fit and evaluate; a finished model's result is kept in `work_dir`
+    and reused by a rerun of the same command."""
+    done = os.path.join(args.work_dir, f"{name}_result.json")
+    if os.path.exists(done):
+        with open(done) as handle:
+            return json.load(handle)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(args.work_dir, name)),
+        keras.callbacks.EarlyStopping(
+            "val_accuracy", patience=args.patience, restore_best_weights=True
+        ),
+    ]
+    start = time.time()
+    history = model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=args.epochs,
+        callbacks=callbacks,
+        verbose=2,
+    )
+    seconds = time.time() - start
+    if test_accuracy is None:
+        _, accuracy = model.evaluate(test_data, verbose=0)
+    else:
+        accuracy = test_accuracy(model, test_data)
+    result = {
+        "model": name,
+        "parameters": int(model.count_params()),
+        "epochs_run": len(history.history["loss"]),
+        "best_val_accuracy": float(max(history.history["val_accuracy"])),
+        "test_accuracy": float(accuracy),
+        "train_seconds": round(seconds, 1),
+    }
+    os.makedirs(args.work_dir, exist_ok=True)
+    with open(done, "w") as handle:
+        json.dump(result, handle)
+    return result
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    keras.utils.set_random_seed(args.seed)
+    data, vocab = make_data(args)
+    rows = []
+    embedding_dim = 32
+    tree = build_tree_classifier(
+        len(vocab),
+        10,
+        composer="tree_lstm",
+        units=args.units,
+        embedding_dim=embedding_dim,
+        head_units=64,
+        learning_rate=args.learning_rate,
+    )
+    models = args.models.split(",")
+    if "tree_lstm" in models:
+        sets = [
+            tree_dataset(
+                data[s]["trees"],
+                data[s]["labels"],
+                args.batch_size,
+                shuffle=s == "train",
+                seed=args.seed,
+            )
+            for s in ("train", "val", "test")
+        ]
+        rows.append(train("tree_lstm", tree, *sets, args))
+    if "tree_lstm_nodes" in models:
+        # every operator node and digit supervised with its value
+        nodes = build_tree_classifier(
+            len(vocab),
+            10,
+            composer="tree_lstm",
+            units=args.units,
+            embedding_dim=embedding_dim,
+            head_units=64,
+            labels="nodes",
+            learning_rate=args.learning_rate,
+        )
+        sets = [
+            tree_dataset(
+                data[s]["trees"],
+                data[s]["trees"]["labels"],
+                args.batch_size,
+                shuffle=s == "train",
+                seed=args.seed,
+                sample_weight=data[s]["trees"]["node_weights"],
+            )
+            for s in ("train", "val", "test")
+        ]
+        rows.append(
+            train(
+                "tree_lstm_nodes",
+                nodes,
+                *sets,
+                args,
+                test_accuracy=root_accuracy,
+            )
+        )
+    if "lstm" in models:
+        units = args.lstm_units or matched_lstm_units(
+            tree.count_params(), embedding_dim, args.learning_rate
+        )
+        model = lstm_model(units, embedding_dim, args.learning_rate)
+        sets = [
+            (data[s]["sequences"], data[s]["labels"])
+            for s in ("train", "val", "test")
+        ]
+        result = train(
+            f"lstm{units}",
+            model,
+            _numpy_dataset(*sets[0], args.batch_size, True, args.seed),
+            _numpy_dataset(*sets[1], args.batch_size),
+            _numpy_dataset(*sets[2], args.batch_size),
+            args,
+        )
+        rows.append(result)
+    table = format_table(rows, args)
+    print(table)
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as handle:
+        json.dump({"args": vars(args), "results": rows}, handle, indent=2)
+    return rows
+
+
+def _numpy_dataset(x, y, batch_size, shuffle=False, seed=None):
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        data = data.shuffle(len(y), seed=seed)
+    return data.batch(batch_size)
+
+
+def format_table(rows, args):
+    lines = [
+        f"ListOps: {args.train} train / {args.test} test trees, depth <= "
+        f"{args.max_depth}, <= {args.max_args} args, seed {args.seed}",
+        "| model | parameters | epochs | best val acc | test acc (root) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['model']} | {row['parameters']:,} | "
+            f"{row['epochs_run']} | {row['best_val_accuracy']:.3f} | "
+            f"{row['test_accuracy']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

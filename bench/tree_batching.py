@@ -1,0 +1,285 @@
+"""Dynamic batching against per-node recursion: nodes per second.
+
+Random binary trees (each split point uniform), `--leaves` leaves each,
+state size `--units`. For each composer and batch size, the same layer
+weights run
+
+- batched: `dynamic_batching=True`, all nodes of one height across the
+  batch in one step (steps = tallest tree);
+- per node, in graph: `dynamic_batching=False`, one internal node per
+  step inside the same compiled `while_loop`, one tree at a time (the
+  strongest per-node peer: no Python in the loop);
+- per node, eager (`--eager-trees`): a plain Python recursion calling the
+  layer's `compose` on one node at a time, as naive code would.
+
+Both forward and forward+backward (gradients of the sum of every node's
+output with respect to the weights and inputs) are timed, the median of
+`--repeats` runs after a warm-up. The ratio is batched nodes/s over the
+in-graph per-node nodes/s, the two timed alternately (same load). The
+steps column gives the mean number of sequential steps per batch.
+
+Full protocol (the issue's):
+
+    python bench/tree_batching.py --trees 256 --leaves 128 --units 256 \\
+        --batch-sizes 1,32,256
+
+Results go to `bench/results/tree_batching.json`.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from toolkit.data import Tree, Vocabulary, encode_trees  # noqa: E402
+from toolkit.layers import (  # noqa: E402
+    RecursiveComposer,
+    RNTNComposer,
+    TreeLSTMComposer,
+)
+
+COMPOSERS = {
+    "rnn": RecursiveComposer,
+    "rntn": RNTNComposer,
+    "tree_lstm": TreeLSTMComposer,
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trees", type=int, default=256)
+    parser.add_argument("--leaves", type=int, default=128)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--batch-sizes", default="1,32,256")
+    parser.add_argument("--composers", default="rnn,tree_lstm")
+    parser.add_argument(
+        "--per-node-trees",
+        type=int,
+        default=8,
+        help="trees timed one by one for the per-node peer",
+    )
+    parser.add_argument(
+        "--eager-trees",
+        type=int,
+        default=1,
+        help="trees for the eager Python recursion (0: skip)",
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="bench/results/tree_batching.json")
+    return parser.parse_args(argv)
+
+
+def random_tree(rng, leaves):
+    if leaves == 1:
+        return Tree(None, token="w")
+    left = int(rng.integers(1, leaves))
+    return Tree(None, [random_tree(rng, left), random_tree(rng, leaves - left)])
+
+
+def make_batch(args):
+    rng = np.random.default_rng(args.seed)
+    trees = [random_tree(rng, args.leaves) for _ in range(args.trees)]
+    batch = encode_trees(trees, Vocabulary(["w"]))
+    inputs = rng.normal(size=(*batch["heights"].shape, args.units))
+    return trees, batch, inputs.astype("float32")
+
+
+def timed(function, repeats):
+    function()  # warm-up (tracing)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def timed_pair(run, run_peer, repeats):
+    """Median seconds of `run` and `run_peer`, timed alternately so that
+    both see the same load on a shared machine."""
+    run()
+    run_peer()
+    times, peer_times = [], []
+    for _ in range(repeats):
+        for function, out in ((run, times), (run_peer, peer_times)):
+            start = time.perf_counter()
+            function()
+            out.append(time.perf_counter() - start)
+    return statistics.median(times), statistics.median(peer_times)
+
+
+def graph_functions(layer):
+    @tf.function(reduce_retracing=True)
+    def forward(inputs, children, heights):
+        return layer(inputs, children, heights)[1]
+
+    @tf.function(reduce_retracing=True)
+    def backward(inputs, children, heights):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            _, nodes = layer(inputs, children, heights)
+            loss = tf.reduce_sum(nodes)
+        return tape.gradient(loss, [inputs, *layer.trainable_weights])
+
+    return forward, backward
+
+
+def eager_recursion(layer, tree, vectors):
+    """Naive per-node recursion: one `compose` call per internal node."""
+    rows = iter(range(len(vectors)))
+
+    def visit(node):
+        if node.is_leaf:
+            return layer.leaf_states(vectors[next(rows)][None])
+        kids = [visit(c) for c in node.children]
+        states = tf.stack([k[0] for k in kids])[None]
+        return layer.compose(states, tf.ones((1, len(kids))))
+
+    return visit(tree)
+
+
+def eager_forward_backward(layer, tree, vectors):
+    with tf.GradientTape() as tape:
+        root = eager_recursion(layer, tree, vectors)
+        loss = tf.reduce_sum(root)
+    return tape.gradient(loss, layer.trainable_weights)
+
+
+def bench_composer(name, args, trees, batch, inputs):
+    arrays = {k: tf.constant(batch[k]) for k in ("children", "heights")}
+    nodes_per_tree = 2 * args.leaves - 1
+    layer = COMPOSERS[name](args.units)
+    per_node = COMPOSERS[name](args.units, dynamic_batching=False)
+    first = [
+        tf.constant(inputs[:1]),
+        arrays["children"][:1],
+        arrays["heights"][:1],
+    ]
+    layer(*first)
+    per_node(*first)
+    per_node.set_weights(layer.get_weights())
+    rows = []
+    # the per-node peer: one tree at a time, one node per step
+    count = min(args.per_node_trees, args.trees)
+    peers = dict(
+        zip(("forward", "forward+backward"), graph_functions(per_node))
+    )
+    eager = {}
+    if args.eager_trees:
+        vectors = [
+            tf.constant(inputs[t, :nodes_per_tree])
+            for t in range(args.eager_trees)
+        ]
+        for mode, fn in (
+            ("forward", eager_recursion),
+            ("forward+backward", eager_forward_backward),
+        ):
+            seconds = timed(
+                lambda fn=fn: [
+                    fn(layer, trees[t], vectors[t])
+                    for t in range(args.eager_trees)
+                ],
+                max(1, args.repeats // 2),
+            )
+            eager[mode] = args.eager_trees * nodes_per_tree / seconds
+    batched = graph_functions(layer)
+    for size in [int(s) for s in args.batch_sizes.split(",")]:
+        size = min(size, args.trees)
+        slices = [(s, s + size) for s in range(0, args.trees, size)]
+        # at small batches, time a subset of the batches to bound the run
+        slices = slices[: max(1, 256 // size)] if size < 32 else slices
+        for mode, fn in zip(("forward", "forward+backward"), batched):
+
+            def run(fn=fn):
+                for lo, hi in slices:
+                    fn(
+                        tf.constant(inputs[lo:hi]),
+                        arrays["children"][lo:hi],
+                        arrays["heights"][lo:hi],
+                    )
+
+            def run_peer(fn=peers[mode]):
+                for t in range(count):
+                    fn(
+                        tf.constant(inputs[t : t + 1]),
+                        arrays["children"][t : t + 1],
+                        arrays["heights"][t : t + 1],
+                    )
+
+            seconds, peer_seconds = timed_pair(run, run_peer, args.repeats)
+            trees_done = sum(hi - lo for lo, hi in slices)
+            rate = trees_done * nodes_per_tree / seconds
+            peer = count * nodes_per_tree / peer_seconds
+            steps = [int(batch["heights"][lo:hi].max()) for lo, hi in slices]
+            rows.append(
+                {
+                    "composer": name,
+                    "batch": size,
+                    "mode": mode,
+                    "batched_nodes_per_s": rate,
+                    "per_node_nodes_per_s": peer,
+                    "ratio": rate / peer,
+                    "eager_nodes_per_s": eager.get(mode),
+                    "ratio_vs_eager": rate / eager[mode] if eager else None,
+                    "steps_batched": float(np.mean(steps)),
+                    "steps_per_node": size * (args.leaves - 1),
+                }
+            )
+            print(format_row(rows[-1]), flush=True)
+    return rows
+
+
+HEADER = (
+    "| composer | batch | mode | batched nodes/s | per-node nodes/s "
+    "| ratio | eager nodes/s | ratio vs eager | steps (batched / "
+    "per node) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def format_row(row):
+    eager = row["eager_nodes_per_s"]
+    return (
+        f"| {row['composer']} | {row['batch']} | {row['mode']} | "
+        f"{row['batched_nodes_per_s']:,.0f} | "
+        f"{row['per_node_nodes_per_s']:,.0f} | {row['ratio']:.1f}x | "
+        + (
+            f"{eager:,.0f} | {row['ratio_vs_eager']:.0f}x | "
+            if eager
+            else "- | - | "
+        )
+        + f"{row['steps_batched']:.1f} / {row['steps_per_node']} |"
+    )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    tf.random.set_seed(args.seed)
+    trees, batch, inputs = make_batch(args)
+    heights = batch["heights"].max(axis=1)
+    print(
+        f"{args.trees} random binary trees of {args.leaves} leaves, "
+        f"state {args.units}; tree heights: min {heights.min()}, "
+        f"median {int(np.median(heights))}, max {heights.max()}"
+    )
+    print(HEADER)
+    rows = []
+    for name in args.composers.split(","):
+        rows.extend(bench_composer(name, args, trees, batch, inputs))
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as handle:
+        json.dump({"args": vars(args), "results": rows}, handle, indent=2)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

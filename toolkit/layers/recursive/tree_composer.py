@@ -1,0 +1,177 @@
+"""Dynamic batching by tree height, shared by every tree composer.
+
+A recursive net applies one composition function bottom-up over a tree:
+a node's state is `compose(states of its children)`. Done node by node,
+a batch of trees costs one sequential step per internal node. Dynamic
+batching (Looks et al. 2017) notes that all nodes of the same height, in
+every tree of the batch, only depend on lower nodes, so they can be
+composed together: one gather of their children's states, one batched
+composition, one scatter into a buffer of node states. The number of
+sequential steps becomes the height of the tallest tree.
+
+`TreeComposer.call` receives the flat encoding of
+`toolkit.data.trees.encode_trees` (per tree, padded), merges the batch into
+one buffer of `batch * max_nodes` node states, starts the leaves with
+`leaf_states`, and loops over heights with `keras.ops.while_loop`, calling
+the subclass's `compose` once per height. Subclasses implement `build`,
+`state_size`, `leaf_states` and `compose`.
+
+Reference: M. Looks, M. Herreshoff, D. Hutchins and P. Norvig, "Deep
+Learning with Dynamic Computation Graphs", ICLR 2017.
+"""
+
+import keras
+from keras import ops
+
+from toolkit import _validation as v
+
+
+class TreeComposer(keras.layers.Layer):
+    """Base class of the tree composers (not used directly).
+
+    Args:
+        units: int, size of a node's output vector.
+        dynamic_batching: bool. True: compose all nodes of one height
+            across the batch in one step (steps = tallest tree). False:
+            one internal node per step (steps = internal nodes), the
+            per-node recursion, kept as a reference and a benchmark peer.
+            Default: True.
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: float tensor `(batch, max_nodes, features)`, the input
+            vector of every node (e.g. an `Embedding` of `tokens`); only the
+            leaves' rows are read.
+        children: int tensor `(batch, max_nodes, max_children)`, each
+            node's children as rows of the same tree, -1 for none.
+        heights: int tensor `(batch, max_nodes)`, 0 for leaves, -1 for
+            padding.
+
+    Returns:
+        `(roots, nodes)`: the root vector of each tree `(batch, units)` and
+        every node's vector `(batch, max_nodes, units)` (zeros for
+        padding).
+    """
+
+    def __init__(self, units, dynamic_batching=True, **kwargs):
+        units = v.check_positive_int("units", units)
+        super().__init__(**kwargs)
+        self.units = units
+        self.dynamic_batching = bool(dynamic_batching)
+
+    # --------------------------------------------------------- subclasses
+    @property
+    def state_size(self):
+        """Width of a node's state in the buffer (`units`, or `2 * units`
+        for a Tree-LSTM's `[h; c]`)."""
+        return self.units
+
+    def leaf_states(self, inputs):
+        """States `(n, state_size)` of leaves with input rows `(n, D)`."""
+        raise NotImplementedError
+
+    def compose(self, child_states, child_mask):
+        """States `(n, state_size)` of `n` parents from their children's
+        states `(n, max_children, state_size)` (zeros where missing) and
+        the float mask `(n, max_children)` of present children."""
+        raise NotImplementedError
+
+    def _check_arity(self, children_shape, allowed=None):
+        arity = children_shape[-1]
+        if arity is None or (allowed is not None and arity != allowed):
+            wanted = "defined" if allowed is None else f"{allowed}"
+            raise ValueError(
+                f"The last dimension of `children` (the child slots per "
+                f"node) of `{type(self).__name__}` must be {wanted}. "
+                f"Received: children.shape={tuple(children_shape)}"
+            )
+        return arity
+
+    # ------------------------------------------------------------- call
+    def _schedule(self, flat_heights):
+        """`(order, leaves, starts, sizes, steps)`: every real node sorted
+        by height (padding last); the first `leaves` are the leaves, and
+        step `s` composes `order[starts[s]:starts[s] + sizes[s]]`."""
+        large = ops.max(flat_heights) + 1
+        key = ops.where(flat_heights >= 0, flat_heights, large)
+        order = ops.cast(ops.argsort(key), "int32")
+        # counts[h] = nodes of height h (padding, -1, falls in bin 0)
+        counts = ops.cast(ops.bincount(flat_heights + 1)[1:], "int32")
+        leaves = counts[0]
+        counts = counts[1:]
+        if self.dynamic_batching:
+            starts = leaves + ops.cumsum(counts) - counts
+            return order, leaves, starts, counts, ops.shape(counts)[0]
+        total = ops.sum(counts)
+        starts = leaves + ops.arange(total, dtype="int32")
+        return order, leaves, starts, ops.ones_like(starts), total
+
+    def call(self, inputs, children, heights, training=None):
+        heights = ops.cast(heights, "int32")
+        children = ops.cast(children, "int32")
+        batch = ops.shape(heights)[0]
+        max_nodes = ops.shape(heights)[1]
+        arity = children.shape[-1]
+        offsets = ops.reshape(
+            ops.arange(batch, dtype="int32") * max_nodes, (-1, 1, 1)
+        )
+        flat_children = ops.reshape(
+            ops.where(children >= 0, children + offsets, -1), (-1, arity)
+        )
+        flat_heights = ops.reshape(heights, (-1,))
+        flat_inputs = ops.reshape(inputs, (-1, inputs.shape[-1]))
+        order, leaves, starts, sizes, steps = self._schedule(flat_heights)
+        leaf_rows = ops.expand_dims(order[:leaves], -1)
+        leaf_states = self.leaf_states(
+            ops.take(flat_inputs, order[:leaves], axis=0)
+        )
+        leaf_states = ops.cast(leaf_states, self.compute_dtype)
+        buffer = ops.scatter(
+            leaf_rows,
+            leaf_states,
+            (ops.shape(flat_heights)[0], leaf_states.shape[-1]),
+        )
+
+        def body(step, buffer):
+            rows = ops.slice(
+                order,
+                ops.reshape(ops.take(starts, step), (1,)),
+                ops.reshape(ops.take(sizes, step), (1,)),
+            )
+            kids = ops.take(flat_children, rows, axis=0)
+            present = kids >= 0
+            states = ops.take(buffer, ops.maximum(kids, 0), axis=0)
+            mask = ops.cast(present, states.dtype)
+            states = states * ops.expand_dims(mask, -1)
+            parents = ops.cast(self.compose(states, mask), buffer.dtype)
+            buffer = ops.scatter_update(
+                buffer, ops.expand_dims(rows, -1), parents
+            )
+            return step + 1, buffer
+
+        _, buffer = ops.while_loop(
+            lambda step, buffer: step < steps,
+            body,
+            (ops.convert_to_tensor(0, "int32"), buffer),
+        )
+        outputs = buffer[:, : self.units]
+        nodes = ops.reshape(outputs, (batch, max_nodes, self.units))
+        nodes = nodes * ops.cast(ops.expand_dims(heights >= 0, -1), nodes.dtype)
+        roots = ops.cast(ops.argmax(heights, axis=1), "int32")
+        roots = ops.take(
+            outputs,
+            ops.arange(batch, dtype="int32") * max_nodes + roots,
+            axis=0,
+        )
+        return roots, nodes
+
+    def compute_output_shape(self, inputs_shape, children_shape, heights_shape):
+        batch, max_nodes = heights_shape[0], heights_shape[1]
+        return (batch, self.units), (batch, max_nodes, self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"units": self.units, "dynamic_batching": self.dynamic_batching}
+        )
+        return config
