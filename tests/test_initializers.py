@@ -57,6 +57,18 @@ def test_spectral_radius_errors():
         spectral_radius(np.eye(3), tol=-1.0)
 
 
+def test_sparse_estimate_finds_the_largest_of_many_close_eigenvalues():
+    # A random reservoir's eigenvalues fill a disc: many have nearly the
+    # largest modulus. The estimate must agree with the exact value.
+    rng = np.random.default_rng(0)
+    matrix = scipy.sparse.random(
+        400, 400, density=0.1, random_state=rng, data_rvs=rng.standard_normal
+    ).tocsr()
+    exact = np.max(np.abs(np.linalg.eigvals(matrix.toarray())))
+    estimate = spectral_radius(matrix, exact_size=100, seed=1)
+    np.testing.assert_allclose(estimate, exact, rtol=1e-6)
+
+
 def test_spectral_radius_gives_up_with_a_clear_error():
     # Many eigenvalues of equal modulus: ARPACK cannot single one out in
     # one restart at machine precision.

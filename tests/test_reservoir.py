@@ -3,8 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import scipy.sparse
-import scipy.sparse.linalg
 
 from tests import helpers
 from toolkit.layers import Reservoir
@@ -73,29 +71,6 @@ def test_measured_spectral_radius_matches_request(units, connectivity):
     measured = np.max(np.abs(np.linalg.eigvals(w)))  # exact, dense
     np.testing.assert_allclose(measured, 1.25, rtol=1e-5)
     assert np.count_nonzero(w) == round(connectivity * units * units)
-
-
-def test_sparse_estimate_finds_the_largest_of_many_close_eigenvalues():
-    # A random reservoir's eigenvalues fill a disc: many have nearly the
-    # largest modulus. The estimate must agree with the exact value.
-    rng = np.random.default_rng(0)
-    matrix = scipy.sparse.random(
-        400, 400, density=0.1, random_state=rng, data_rvs=rng.standard_normal
-    ).tocsr()
-    exact = np.max(np.abs(np.linalg.eigvals(matrix.toarray())))
-    estimate = reservoir_module.sparse_spectral_radius(matrix, seed=1)
-    np.testing.assert_allclose(estimate, exact, rtol=1e-6)
-
-
-def test_arpack_without_any_eigenvalue_raises(monkeypatch):
-    def fail(*args, **kwargs):
-        raise scipy.sparse.linalg.ArpackNoConvergence(
-            "no convergence", np.array([]), np.array([])
-        )
-
-    monkeypatch.setattr(reservoir_module.scipy.sparse.linalg, "eigs", fail)
-    with pytest.raises(RuntimeError, match="ARPACK found no eigenvalue"):
-        reservoir_module.sparse_spectral_radius(scipy.sparse.eye(200))
 
 
 def test_input_weights_are_signed_sparse_and_every_input_is_connected():

@@ -3,12 +3,12 @@
 import keras
 import numpy as np
 import scipy.sparse
-import scipy.sparse.linalg
 from keras import ops
 
 from toolkit import _validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import check_seed, make_generator_seed
+from toolkit.initializers.spectral import spectral_radius
 
 _POSITIVE = (0.0, float("inf"))
 
@@ -33,7 +33,7 @@ class Reservoir(keras.layers.Layer):
       drawn from N(0, 1), then rescaled so that its spectral radius (largest
       absolute eigenvalue) is exactly `spectral_radius`. The radius is
       computed on the sparse matrix by ARPACK with a bounded number of
-      restarts (`sparse_spectral_radius`), never with a dense
+      restarts (`toolkit.initializers.spectral_radius`), never with a dense
       eigendecomposition above 100 units.
     - `W_in` `(features, units)`: a fraction `input_connectivity` of
       entries equal to `+-input_scaling`, the rest zero.
@@ -196,7 +196,10 @@ class Reservoir(keras.layers.Layer):
         matrix = scipy.sparse.csr_matrix(
             (rng.standard_normal(nnz), (flat // n, flat % n)), shape=(n, n)
         )
-        radius = sparse_spectral_radius(matrix, seed=self._generator_seed)
+        radius = spectral_radius(
+            matrix, exact_size=100, maxiter=1000,
+            seed=self._generator_seed,
+        )
         if not radius > 1e-12:
             raise ValueError(
                 f"The random recurrent matrix of {n} units with "
@@ -296,55 +299,6 @@ def _sparse_signs(rng, shape, density):
     empty = ~mask.any(axis=1)
     mask[empty, rng.integers(0, shape[1], size=int(empty.sum()))] = True
     return values * mask
-
-
-def sparse_spectral_radius(matrix, seed=0, maxiter=1000, tol=1e-6):
-    """The spectral radius of a sparse square matrix, in bounded effort.
-
-    Exact (dense eigenvalues) up to 100 rows. Above, ARPACK's implicitly
-    restarted Arnoldi method (`scipy.sparse.linalg.eigs`, matrix-vector
-    products only) computes the 6 eigenvalues of largest modulus in at most
-    `maxiter` restarts, with a 40-vector Krylov space, and the largest
-    modulus is returned. A random reservoir's eigenvalues fill a disc
-    (the circular law), so many share nearly the largest modulus: asking
-    for a single eigenvalue with ARPACK's default 20-vector space was seen
-    to stop on one about 1% short of the radius at 2000 units; 6 of them
-    with 40 vectors matched the exact value (checked at 2000 units).
-
-    Args:
-        matrix: square SciPy sparse matrix or NumPy array.
-        seed: int, seed of the starting vector (reproducibility).
-        maxiter: int, the bound on Arnoldi restarts. Default: 1000.
-        tol: float, ARPACK's relative tolerance. Default: 1e-6.
-
-    Returns:
-        A Python float.
-    """
-    n = matrix.shape[0]
-    if n <= 100:
-        dense = matrix.toarray() if scipy.sparse.issparse(matrix) else matrix
-        return float(np.max(np.abs(np.linalg.eigvals(dense))))
-    start = np.random.default_rng(seed).standard_normal(n)
-    try:
-        values = scipy.sparse.linalg.eigs(
-            scipy.sparse.csr_matrix(matrix, dtype="float64"),
-            k=6,
-            ncv=min(n - 1, 40),
-            which="LM",
-            maxiter=maxiter,
-            tol=tol,
-            v0=start,
-            return_eigenvectors=False,
-        )
-    except scipy.sparse.linalg.ArpackNoConvergence as error:
-        values = error.eigenvalues
-        if len(values) == 0:
-            raise RuntimeError(
-                f"ARPACK found no eigenvalue of the {n}x{n} reservoir "
-                f"matrix within maxiter={maxiter} restarts; retry with "
-                "another `seed`."
-            ) from error
-    return float(np.max(np.abs(values)))
 
 
 def sparse_columns(matrix, multiple=32):
