@@ -349,7 +349,12 @@ def lr_range_test(
         y: targets for NumPy `x`, else None.
         batch_size: int for NumPy data (default 32); must be None for a
             dataset. NumPy data are cut to whole batches so every recorded
-            loss is exact.
+            loss is exact. A batch smaller than the training batch gives
+            more steps from the same data, which a test of one epoch
+            needs to resolve the descent; on the UCI digits (batch 8 for
+            training at 32) the suggestion transferred as found, and
+            rescaling it linearly by the batch ratio did worse
+            (`bench/lr_finder_digits.py`).
         min_lr, max_lr, steps, mode, smoothing, divergence_threshold: see
             `LRRangeTest`.
         rule: the suggestion returned as `result.suggestion`: `"valley"`,
