@@ -70,8 +70,14 @@ def train(name, initial, learning_rate, data, epochs, batch_size, seed):
     model.set_weights(initial)
     model.optimizer.learning_rate = learning_rate
     keras.utils.set_random_seed(seed)
-    history = model.fit(x, y, validation_data=validation, epochs=epochs,
-                        batch_size=batch_size, verbose=0)
+    history = model.fit(
+        x,
+        y,
+        validation_data=validation,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+    )
     loss = history.history["val_loss"][-1]
     return {
         "val_loss": float(loss) if np.isfinite(loss) else float("inf"),
@@ -88,9 +94,16 @@ def run(name, epochs, batch_size, seed, grid, smoothing, range_batch_size):
     range_batches = len(x) // range_batch_size
 
     started = time.perf_counter()
-    result = lr_range_test(model, x, y, batch_size=range_batch_size,
-                           steps=range_batches, min_lr=1e-4, max_lr=10.0,
-                           smoothing=smoothing)
+    result = lr_range_test(
+        model,
+        x,
+        y,
+        batch_size=range_batch_size,
+        steps=range_batches,
+        min_lr=1e-4,
+        max_lr=10.0,
+        smoothing=smoothing,
+    )
     range_seconds = time.perf_counter() - started
     # One ordinary epoch of a fresh model, tracing included like the test.
     fresh = build(name, seed)
@@ -98,28 +111,42 @@ def run(name, epochs, batch_size, seed, grid, smoothing, range_batch_size):
     fresh.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     epoch_seconds = time.perf_counter() - started
     suffix = "" if MOMENTUM[0] == 0.9 else f"_momentum{MOMENTUM[0]:g}"
-    result.plot(path=RESULTS / f"lr_range_test_digits_{name}{suffix}.png",
-                title=f"LR range test, {name.upper()} on the digits "
-                f"(SGD, momentum {MOMENTUM[0]:g})")
+    result.plot(
+        path=RESULTS / f"lr_range_test_digits_{name}{suffix}.png",
+        title=f"LR range test, {name.upper()} on the digits "
+        f"(SGD, momentum {MOMENTUM[0]:g})",
+    )
 
     rows = []
     for rule, lr in result.suggestions.items():
-        rows.append({"model": name, "source": f"suggestion: {rule}",
-                     "learning_rate": lr,
-                     **train(name, initial, lr, data, epochs, batch_size,
-                             seed)})
+        rows.append(
+            {
+                "model": name,
+                "source": f"suggestion: {rule}",
+                "learning_rate": lr,
+                **train(name, initial, lr, data, epochs, batch_size, seed),
+            }
+        )
     scale = batch_size / range_batch_size
     if scale != 1:
         lr = result.suggestions["minimum_tenth"] * scale
-        rows.append({"model": name,
-                     "source": f"minimum_tenth x {scale:g} (linear)",
-                     "learning_rate": lr,
-                     **train(name, initial, lr, data, epochs, batch_size,
-                             seed)})
+        rows.append(
+            {
+                "model": name,
+                "source": f"minimum_tenth x {scale:g} (linear)",
+                "learning_rate": lr,
+                **train(name, initial, lr, data, epochs, batch_size, seed),
+            }
+        )
     for lr in grid:
-        rows.append({"model": name, "source": "grid", "learning_rate": lr,
-                     **train(name, initial, lr, data, epochs, batch_size,
-                             seed)})
+        rows.append(
+            {
+                "model": name,
+                "source": "grid",
+                "learning_rate": lr,
+                **train(name, initial, lr, data, epochs, batch_size, seed),
+            }
+        )
     grid_rows = [r for r in rows if r["source"] == "grid"]
     best = min(grid_rows, key=lambda r: r["val_loss"])
     best_grid = best["val_loss"]
@@ -128,13 +155,17 @@ def run(name, epochs, batch_size, seed, grid, smoothing, range_batch_size):
         "model": name,
         "range_test_steps": result.steps,
         "range_test_batch_size": range_batch_size,
-        "smoothing": (auto_smoothing(range_batches) if smoothing == "auto"
-                      else smoothing),
+        "smoothing": (
+            auto_smoothing(range_batches) if smoothing == "auto" else smoothing
+        ),
         "batches_per_epoch": range_batches,
         "range_test_epochs": result.steps / range_batches,
         "best_grid_learning_rate": best["learning_rate"],
-        "ratios": {r["source"]: r["val_loss"] / best_grid for r in rows
-                   if r["source"] != "grid"},
+        "ratios": {
+            r["source"]: r["val_loss"] / best_grid
+            for r in rows
+            if r["source"] != "grid"
+        },
         "range_test_seconds": range_seconds,
         "one_epoch_seconds": epoch_seconds,
         "suggestions": result.suggestions,
@@ -151,22 +182,39 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--smoothing", default="auto",
-                        help='of the range test: "auto" or a float')
-    parser.add_argument("--range-batch-size", type=int, default=8,
-                        help="batch of the range test (one epoch of data)")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="TensorFlow intra/inter-op threads (0: TF's)")
+    parser.add_argument(
+        "--smoothing",
+        default="auto",
+        help='of the range test: "auto" or a float',
+    )
+    parser.add_argument(
+        "--range-batch-size",
+        type=int,
+        default=8,
+        help="batch of the range test (one epoch of data)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="TensorFlow intra/inter-op threads (0: TF's)",
+    )
     parser.add_argument("--models", nargs="+", default=list(MODELS))
-    parser.add_argument("--momentum", type=float, default=0.9,
-                        help="of SGD, in the range test and the training")
-    parser.add_argument("--quick", action="store_true",
-                        help="a 3-point grid, for a smoke run")
+    parser.add_argument(
+        "--momentum",
+        type=float,
+        default=0.9,
+        help="of SGD, in the range test and the training",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a 3-point grid, for a smoke run"
+    )
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     MOMENTUM[0] = args.momentum
-    smoothing = (args.smoothing if args.smoothing == "auto"
-                 else float(args.smoothing))
+    smoothing = (
+        args.smoothing if args.smoothing == "auto" else float(args.smoothing)
+    )
     if args.threads:
         import tensorflow as tf
 
@@ -175,45 +223,63 @@ def main(argv=None):
     grid = [1e-3, 1e-2, 1e-1] if args.quick else GRID
     rows, summaries = [], []
     for name in args.models:
-        model_rows, summary = run(name, args.epochs, args.batch_size,
-                                  args.seed, grid, smoothing,
-                                  args.range_batch_size)
+        model_rows, summary = run(
+            name,
+            args.epochs,
+            args.batch_size,
+            args.seed,
+            grid,
+            smoothing,
+            args.range_batch_size,
+        )
         rows += model_rows
         summaries.append(summary)
 
-    print(f"\nUCI digits, SGD (momentum {args.momentum:g}), range test at "
-          f"batch {args.range_batch_size}, training at batch "
-          f"{args.batch_size}, "
-          f"{args.epochs} epochs at a constant learning rate; final "
-          "validation loss and accuracy\n")
+    print(
+        f"\nUCI digits, SGD (momentum {args.momentum:g}), range test at "
+        f"batch {args.range_batch_size}, training at batch "
+        f"{args.batch_size}, "
+        f"{args.epochs} epochs at a constant learning rate; final "
+        "validation loss and accuracy\n"
+    )
     print("| model | learning rate | from | val loss | val acc |")
     print("|---|---:|---|---:|---:|")
     for row in rows:
-        print(f"| {row['model']} | {row['learning_rate']:.3g} | "
-              f"{row['source']} | {row['val_loss']:.4f} | "
-              f"{row['val_accuracy']:.3f} |")
-    print("\n| model | range test: batches (epochs of data) | range test "
-          "s / training epoch s | best grid val loss (lr) | steepest "
-          "| valley | minimum_tenth | minimum_tenth, linear |")
+        print(
+            f"| {row['model']} | {row['learning_rate']:.3g} | "
+            f"{row['source']} | {row['val_loss']:.4f} | "
+            f"{row['val_accuracy']:.3f} |"
+        )
+    print(
+        "\n| model | range test: batches (epochs of data) | range test "
+        "s / training epoch s | best grid val loss (lr) | steepest "
+        "| valley | minimum_tenth | minimum_tenth, linear |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for s in summaries:
         ratios = list(s["ratios"].values())
         cells = " | ".join(
             f"{r:.2f}{'' if r <= 1.10 else ' (no)'}" for r in ratios
         )
-        print(f"| {s['model']} | {s['range_test_steps']} "
-              f"({s['range_test_epochs']:.2f}) | "
-              f"{s['range_test_seconds'] / s['one_epoch_seconds']:.2f} | "
-              f"{s['best_grid_val_loss']:.4f} "
-              f"({s['best_grid_learning_rate']:.3g}) | {cells} |")
-    print("\n(ratios: a suggestion's final val loss / the grid's best; "
-          "(no) marks a miss of the 10% target)")
+        print(
+            f"| {s['model']} | {s['range_test_steps']} "
+            f"({s['range_test_epochs']:.2f}) | "
+            f"{s['range_test_seconds'] / s['one_epoch_seconds']:.2f} | "
+            f"{s['best_grid_val_loss']:.4f} "
+            f"({s['best_grid_learning_rate']:.3g}) | {cells} |"
+        )
+    print(
+        "\n(ratios: a suggestion's final val loss / the grid's best; "
+        "(no) marks a miss of the 10% target)"
+    )
     suffix = "" if args.momentum == 0.9 else f"_momentum{args.momentum:g}"
     output = RESULTS / f"lr_finder_digits{suffix}.json"
-    output.write_text(json.dumps(
-        {"arguments": vars(args), "rows": rows, "summaries": summaries},
-        indent=1,
-    ))
+    output.write_text(
+        json.dumps(
+            {"arguments": vars(args), "rows": rows, "summaries": summaries},
+            indent=1,
+        )
+    )
     print(f"\nsaved {output}")
 
 

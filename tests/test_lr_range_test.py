@@ -31,12 +31,14 @@ def test_learning_rates_follow_the_sweep():
     finder = LRRangeTest(min_lr=1e-4, max_lr=1.0, steps=5)
     np.testing.assert_allclose(
         [finder.learning_rate_at(i) for i in range(5)],
-        [1e-4, 1e-3, 1e-2, 1e-1, 1.0], rtol=1e-12,
+        [1e-4, 1e-3, 1e-2, 1e-1, 1.0],
+        rtol=1e-12,
     )
     linear = LRRangeTest(min_lr=0.1, max_lr=0.5, steps=5, mode="linear")
     np.testing.assert_allclose(
         [linear.learning_rate_at(i) for i in range(5)],
-        [0.1, 0.2, 0.3, 0.4, 0.5], rtol=1e-12,
+        [0.1, 0.2, 0.3, 0.4, 0.5],
+        rtol=1e-12,
     )
 
 
@@ -47,10 +49,22 @@ def test_recorded_loss_is_each_batch_loss_not_the_running_mean():
     x, y = _regression_data(n=32)
     model = _linear_model()
     kernel, bias = [w.numpy().astype("float64") for w in model.weights]
-    finder = LRRangeTest(min_lr=1e-3, max_lr=0.3, steps=8, smoothing=0.98,
-                         divergence_threshold=1e6)
-    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
-              callbacks=[finder])
+    finder = LRRangeTest(
+        min_lr=1e-3,
+        max_lr=0.3,
+        steps=8,
+        smoothing=0.98,
+        divergence_threshold=1e6,
+    )
+    model.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=[finder],
+    )
     expected = []
     for step in range(8):
         rows = slice((step % 4) * 8, (step % 4) * 8 + 8)
@@ -60,9 +74,9 @@ def test_recorded_loss_is_each_batch_loss_not_the_running_mean():
         lr = finder.learning_rate_at(step)
         kernel -= lr * 2 * xb.T @ error / len(xb)
         bias -= lr * 2 * error.mean(axis=0)
-    np.testing.assert_allclose(finder.lrs, [
-        finder.learning_rate_at(i) for i in range(8)
-    ])
+    np.testing.assert_allclose(
+        finder.lrs, [finder.learning_rate_at(i) for i in range(8)]
+    )
     np.testing.assert_allclose(finder.losses, expected, rtol=1e-4)
     # Bias-corrected moving average, recomputed here.
     average, smoothed = 0.0, []
@@ -83,19 +97,22 @@ def _state(model):
 def test_model_and_optimizer_are_restored_exactly():
     x = np.random.default_rng(1).standard_normal((64, 4)).astype("float32")
     y = (x.sum(axis=1, keepdims=True) > 0).astype("float32")
-    model = keras.Sequential([
-        keras.Input((4,)),
-        keras.layers.Dense(8, activation="relu"),
-        keras.layers.BatchNormalization(),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(3e-3), "binary_crossentropy")
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     weights, slots, lr = _state(model)
     iterations = int(model.optimizer.iterations.numpy())
-    result = lr_range_test(model, x, y, batch_size=16, steps=6,
-                           min_lr=1e-4, max_lr=1e-1)
+    result = lr_range_test(
+        model, x, y, batch_size=16, steps=6, min_lr=1e-4, max_lr=1e-1
+    )
     assert result.steps == 6
     after_weights, after_slots, after_lr = _state(model)
     assert after_lr == lr
@@ -126,8 +143,7 @@ def test_dataset_input_and_divergence_stop():
         8, drop_remainder=True
     )
     model = _linear_model()
-    result = lr_range_test(model, dataset, steps=60, min_lr=1e-4,
-                           max_lr=100.0)
+    result = lr_range_test(model, dataset, steps=60, min_lr=1e-4, max_lr=100.0)
     # A linear model with lr 100 diverges long before 60 steps.
     assert 3 <= result.steps < 60
     history = result.history
@@ -161,8 +177,11 @@ def test_valley_is_the_middle_of_the_descent_despite_a_noisy_start():
     lrs = np.logspace(-6, 0, 241)
     log = np.log10(lrs)
     noise = 0.02 * np.random.default_rng(0).standard_normal(len(lrs))
-    losses = np.where(log < -4, 3.0 + noise,
-                      np.where(log < -2, 3.0 - (log + 4), 1.0 + 3 * (log + 2)))
+    losses = np.where(
+        log < -4,
+        3.0 + noise,
+        np.where(log < -2, 3.0 - (log + 4), 1.0 + 3 * (log + 2)),
+    )
     found = suggest_learning_rates(lrs, losses)
     top = losses[: np.argmin(losses) + 1].max()
     start = -4 + (3.0 - top) + 0.1 * (top - 1.0)
@@ -189,7 +208,7 @@ def test_auto_smoothing_follows_the_sweep_length():
     smoothed = average / (1 - beta**steps)
     lag = smoothed - (1000.0 - (steps - 1))
     assert lag == pytest.approx((0.1 * steps - 1) / 2, rel=1e-6)
-    with pytest.raises(ValueError, match="`smoothing` must be \"auto\""):
+    with pytest.raises(ValueError, match='`smoothing` must be "auto"'):
         LRRangeTest(smoothing="fast")
     with pytest.raises(ValueError, match="`fraction` must be"):
         auto_smoothing(10, fraction=0.0)

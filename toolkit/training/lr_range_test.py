@@ -79,9 +79,15 @@ class LRRangeTest(keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, min_lr=1e-7, max_lr=10.0, steps=100,
-                 mode="exponential", smoothing="auto",
-                 divergence_threshold=4.0):
+    def __init__(
+        self,
+        min_lr=1e-7,
+        max_lr=10.0,
+        steps=100,
+        mode="exponential",
+        smoothing="auto",
+        divergence_threshold=4.0,
+    ):
         super().__init__()
         self.min_lr = _check_positive_float("min_lr", min_lr)
         self.max_lr = _check_positive_float("max_lr", max_lr)
@@ -100,7 +106,7 @@ class LRRangeTest(keras.callbacks.Callback):
             smoothing = auto_smoothing(self.steps)
         elif isinstance(smoothing, str):
             raise ValueError(
-                "Argument `smoothing` must be \"auto\" or a number in "
+                'Argument `smoothing` must be "auto" or a number in '
                 f"[0, 1). Received: smoothing={smoothing!r}"
             )
         self.smoothing = v.check_in_range(
@@ -220,15 +226,25 @@ class LRRangeTestResult:
             _, ax = plt.subplots(figsize=(6, 4))
         data = self.history
         ax.plot(data["lr"], data["loss"], color="0.8", lw=1, label="loss")
-        ax.plot(data["lr"], data["smoothed_loss"], color="C0", lw=2,
-                label="smoothed loss")
+        ax.plot(
+            data["lr"],
+            data["smoothed_loss"],
+            color="C0",
+            lw=2,
+            label="smoothed loss",
+        )
         finite = data["smoothed_loss"][np.isfinite(data["smoothed_loss"])]
         markers = {"steepest": "o", "valley": "s", "minimum_tenth": "^"}
         for index, (name, lr) in enumerate(self.suggestions.items()):
             position = int(np.argmin(np.abs(np.log(data["lr"]) - np.log(lr))))
-            ax.plot(lr, data["smoothed_loss"][position], markers[name],
-                    color=f"C{index + 1}", ms=8,
-                    label=f"{name}: {lr:.2g}")
+            ax.plot(
+                lr,
+                data["smoothed_loss"][position],
+                markers[name],
+                color=f"C{index + 1}",
+                ms=8,
+                label=f"{name}: {lr:.2g}",
+            )
         ax.set_xscale("log")
         if len(finite):
             # Show the descent, not the whole blow-up after it.
@@ -301,10 +317,20 @@ def suggest_learning_rates(lrs, smoothed_losses):
     }
 
 
-def lr_range_test(model, x, y=None, batch_size=None, min_lr=1e-7,
-                  max_lr=10.0, steps=100, mode="exponential",
-                  smoothing="auto", divergence_threshold=4.0, rule="valley",
-                  verbose=0):
+def lr_range_test(
+    model,
+    x,
+    y=None,
+    batch_size=None,
+    min_lr=1e-7,
+    max_lr=10.0,
+    steps=100,
+    mode="exponential",
+    smoothing="auto",
+    divergence_threshold=4.0,
+    rule="valley",
+    verbose=0,
+):
     """Run the LR range test on a compiled model and put it back as it was.
 
     Trains `model` for at most `steps` batches while the learning rate
@@ -323,7 +349,12 @@ def lr_range_test(model, x, y=None, batch_size=None, min_lr=1e-7,
         y: targets for NumPy `x`, else None.
         batch_size: int for NumPy data (default 32); must be None for a
             dataset. NumPy data are cut to whole batches so every recorded
-            loss is exact.
+            loss is exact. A batch smaller than the training batch gives
+            more steps from the same data, which a test of one epoch
+            needs to resolve the descent; on the UCI digits (batch 8 for
+            training at 32) the suggestion transferred as found, and
+            rescaling it linearly by the batch ratio did worse
+            (`bench/lr_finder_digits.py`).
         min_lr, max_lr, steps, mode, smoothing, divergence_threshold: see
             `LRRangeTest`.
         rule: the suggestion returned as `result.suggestion`: `"valley"`,
@@ -356,9 +387,14 @@ def lr_range_test(model, x, y=None, batch_size=None, min_lr=1e-7,
             "loss) before the LR range test. Received: an uncompiled model "
             f"{model.name!r}"
         )
-    finder = LRRangeTest(min_lr=min_lr, max_lr=max_lr, steps=steps,
-                         mode=mode, smoothing=smoothing,
-                         divergence_threshold=divergence_threshold)
+    finder = LRRangeTest(
+        min_lr=min_lr,
+        max_lr=max_lr,
+        steps=steps,
+        mode=mode,
+        smoothing=smoothing,
+        divergence_threshold=divergence_threshold,
+    )
     _check_model(model)
     fit_kwargs = _fit_arguments(x, y, batch_size, finder.steps)
     snapshot = _Snapshot(model)
@@ -366,8 +402,9 @@ def lr_range_test(model, x, y=None, batch_size=None, min_lr=1e-7,
         model.fit(callbacks=[finder], verbose=verbose, **fit_kwargs)
     finally:
         snapshot.restore()
-    return LRRangeTestResult(finder.lrs, finder.losses,
-                             finder.smoothed_losses, rule=rule)
+    return LRRangeTestResult(
+        finder.lrs, finder.losses, finder.smoothed_losses, rule=rule
+    )
 
 
 def auto_smoothing(steps, fraction=0.1):
@@ -386,8 +423,9 @@ def auto_smoothing(steps, fraction=0.1):
         float in [0, 1).
     """
     steps = v.check_positive_int("steps", steps)
-    fraction = v.check_in_range("fraction", fraction, 0.0, 1.0,
-                                low_closed=False)
+    fraction = v.check_in_range(
+        "fraction", fraction, 0.0, 1.0, low_closed=False
+    )
     window = max(1.0, fraction * steps)
     return 1.0 - 2.0 / (window + 1.0)
 
@@ -403,8 +441,9 @@ def _check_model(model):
             f"range test. Received: steps_per_execution={steps_per_execution}"
         )
     learning_rate = getattr(model.optimizer, "_learning_rate", None)
-    if isinstance(learning_rate,
-                  keras.optimizers.schedules.LearningRateSchedule):
+    if isinstance(
+        learning_rate, keras.optimizers.schedules.LearningRateSchedule
+    ):
         raise ValueError(
             "The LR range test sets the learning rate itself, so the "
             "optimizer must be created with a float `learning_rate`, not a "
@@ -420,8 +459,12 @@ def _fit_arguments(x, y, batch_size, steps):
                 "`batch_size` (the dataset yields batches). Received: "
                 f"y={type(y).__name__}, batch_size={batch_size!r}"
             )
-        return {"x": x.repeat(), "steps_per_epoch": steps, "epochs": 1,
-                "shuffle": False}
+        return {
+            "x": x.repeat(),
+            "steps_per_epoch": steps,
+            "epochs": 1,
+            "shuffle": False,
+        }
     batch_size = v.check_positive_int(
         "batch_size", 32 if batch_size is None else batch_size
     )
@@ -443,8 +486,13 @@ def _fit_arguments(x, y, batch_size, steps):
             return {key: cut(item) for key, item in value.items()}
         return value[:whole]
 
-    return {"x": cut(x), "y": cut(y), "batch_size": batch_size,
-            "epochs": math.ceil(steps / batches), "shuffle": True}
+    return {
+        "x": cut(x),
+        "y": cut(y),
+        "batch_size": batch_size,
+        "epochs": math.ceil(steps / batches),
+        "shuffle": True,
+    }
 
 
 def _is_dataset(x):
@@ -487,8 +535,9 @@ class _Snapshot:
 
 
 def _check_positive_float(name, value):
-    return v.check_in_range(name, value, 0.0, math.inf, low_closed=False,
-                            high_closed=False)
+    return v.check_in_range(
+        name, value, 0.0, math.inf, low_closed=False, high_closed=False
+    )
 
 
 def _pyplot():
