@@ -54,19 +54,28 @@ def train(cell, args, data):
     (x, y), (x_test, y_test) = data
     keras.utils.set_random_seed(args.seed)
     model = build_sequence_regressor(
-        args.timesteps, 2, cell=cell, units=args.units,
-        learning_rate=args.learning_rate, clipnorm=1.0,
+        args.timesteps,
+        2,
+        cell=cell,
+        units=args.units,
+        learning_rate=args.learning_rate,
+        clipnorm=1.0,
     )
     stop = StopBelow(args.target)
     epochs = args.max_steps // args.eval_every
     dataset = (
         tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(x), seed=args.seed).repeat().batch(args.batch_size)
+        .shuffle(len(x), seed=args.seed)
+        .repeat()
+        .batch(args.batch_size)
     )
     start = time.perf_counter()
     history = model.fit(
-        dataset, epochs=epochs, steps_per_epoch=args.eval_every,
-        validation_data=(x_test, y_test), callbacks=[stop],
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=args.eval_every,
+        validation_data=(x_test, y_test),
+        callbacks=[stop],
         verbose=args.verbose,
     )
     seconds = time.perf_counter() - start
@@ -87,8 +96,9 @@ def train(cell, args, data):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(CELLS),
-                        choices=list(CELLS))
+    parser.add_argument(
+        "--models", nargs="+", default=list(CELLS), choices=list(CELLS)
+    )
     parser.add_argument("--timesteps", type=int, default=100)
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--train-size", type=int, default=50000)
@@ -99,8 +109,9 @@ def main():
     parser.add_argument("--target", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=0)
-    parser.add_argument("--output", default=os.path.join(
-        HERE, "results", "adding_problem.json"))
+    parser.add_argument(
+        "--output", default=os.path.join(HERE, "results", "adding_problem.json")
+    )
     args = parser.parse_args()
     data = (
         adding_problem(args.train_size, args.timesteps, seed=args.seed),
@@ -110,19 +121,28 @@ def main():
     for name in args.models:
         row = train(CELLS[name], args, data)
         rows.append(row)
-        print(json.dumps({k: v for k, v in row.items() if k != "curve"}),
-              file=sys.stderr, flush=True)
-    print(f"Adding problem, T={args.timesteps}, {args.units} units, batch "
-          f"{args.batch_size}, Adam {args.learning_rate:g} + clipnorm 1; "
-          f"target test MSE < {args.target:g} (predicting 1: 0.167)")
-    print("| model | parameters | test MSE | best test MSE | steps to "
-          "target | steps run | seconds |")
+        print(
+            json.dumps({k: v for k, v in row.items() if k != "curve"}),
+            file=sys.stderr,
+            flush=True,
+        )
+    print(
+        f"Adding problem, T={args.timesteps}, {args.units} units, batch "
+        f"{args.batch_size}, Adam {args.learning_rate:g} + clipnorm 1; "
+        f"target test MSE < {args.target:g} (predicting 1: 0.167)"
+    )
+    print(
+        "| model | parameters | test MSE | best test MSE | steps to "
+        "target | steps run | seconds |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         reached = r["reached_target_at_step"] or "not reached"
-        print(f"| {r['model']} | {r['parameters']} | {r['test_mse']:.4f} "
-              f"| {r['best_test_mse']:.4f} | {reached} | {r['steps']} "
-              f"| {r['seconds']:.0f} |")
+        print(
+            f"| {r['model']} | {r['parameters']} | {r['test_mse']:.4f} "
+            f"| {r['best_test_mse']:.4f} | {reached} | {r['steps']} "
+            f"| {r['seconds']:.0f} |"
+        )
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump({"config": vars(args), "rows": rows}, f, indent=2)

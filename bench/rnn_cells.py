@@ -27,8 +27,17 @@ ROOT = os.path.dirname(HERE)
 IMPLEMENTATIONS = ("toolkit", "hoisted", "keras")
 
 
-def worker(layer, implementation, jit, steps, batch, timesteps, features,
-           units, threads):
+def worker(
+    layer,
+    implementation,
+    jit,
+    steps,
+    batch,
+    timesteps,
+    features,
+    units,
+    threads,
+):
     """Time one configuration; print a JSON line."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     sys.path.insert(0, ROOT)
@@ -50,11 +59,13 @@ def worker(layer, implementation, jit, steps, batch, timesteps, features,
         ("lstm", "keras"): keras.layers.LSTM,
         ("gru", "keras"): keras.layers.GRU,
     }[(layer, implementation)]
-    model = keras.Sequential([
-        keras.Input((timesteps, features)),
-        factory(units),
-        keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((timesteps, features)),
+            factory(units),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile("adam", "mse", jit_compile=jit)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, timesteps, features)).astype("float32")
@@ -63,8 +74,10 @@ def worker(layer, implementation, jit, steps, batch, timesteps, features,
         model.train_on_batch(x, y)
         model.predict_on_batch(x)
     result = {}
-    for name, run in (("train", lambda: model.train_on_batch(x, y)),
-                      ("infer", lambda: model.predict_on_batch(x))):
+    for name, run in (
+        ("train", lambda: model.train_on_batch(x, y)),
+        ("infer", lambda: model.predict_on_batch(x)),
+    ):
         wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(steps):
             run()
@@ -78,15 +91,29 @@ def worker(layer, implementation, jit, steps, batch, timesteps, features,
 
 def run_one(args, layer, implementation, jit):
     command = [
-        sys.executable, __file__, "--worker", layer, implementation,
-        str(int(jit)), "--steps", str(args.steps), "--batch",
-        str(args.batch), "--timesteps", str(args.timesteps), "--features",
-        str(args.features), "--units", str(args.units), "--threads",
+        sys.executable,
+        __file__,
+        "--worker",
+        layer,
+        implementation,
+        str(int(jit)),
+        "--steps",
+        str(args.steps),
+        "--batch",
+        str(args.batch),
+        "--timesteps",
+        str(args.timesteps),
+        "--features",
+        str(args.features),
+        "--units",
+        str(args.units),
+        "--threads",
         str(args.threads),
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    out = subprocess.run(command, capture_output=True, text=True, env=env,
-                         check=True).stdout
+    out = subprocess.run(
+        command, capture_output=True, text=True, env=env, check=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -99,15 +126,29 @@ def main():
     parser.add_argument("--timesteps", type=int, default=100)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--units", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="TensorFlow threads per process (both sides)")
-    parser.add_argument("--output", default=os.path.join(
-        HERE, "results", "rnn_cells.json"))
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow threads per process (both sides)",
+    )
+    parser.add_argument(
+        "--output", default=os.path.join(HERE, "results", "rnn_cells.json")
+    )
     args = parser.parse_args()
     if args.worker:
         layer, implementation, jit = args.worker
-        worker(layer, implementation, bool(int(jit)), args.steps, args.batch,
-               args.timesteps, args.features, args.units, args.threads)
+        worker(
+            layer,
+            implementation,
+            bool(int(jit)),
+            args.steps,
+            args.batch,
+            args.timesteps,
+            args.features,
+            args.units,
+            args.threads,
+        )
         return
     rows = []
     for layer in ("lstm", "gru"):
@@ -124,8 +165,13 @@ def main():
 
             row = {"layer": layer, "jit_compile": jit}
             for impl in IMPLEMENTATIONS:
-                for key in ("train_s", "train_wall_s", "infer_s",
-                            "infer_wall_s", "peak_mb"):
+                for key in (
+                    "train_s",
+                    "train_wall_s",
+                    "infer_s",
+                    "infer_wall_s",
+                    "peak_mb",
+                ):
                     row[f"{impl}_{key}"] = median(impl, key)
             for impl in ("toolkit", "hoisted"):
                 for key in ("train", "infer"):
@@ -134,22 +180,28 @@ def main():
                     )
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
-    print(f"batch {args.batch}, {args.timesteps} steps, {args.features} "
-          f"features, {args.units} units, {args.threads} TF thread(s); "
-          "CPU ms per step, medians of "
-          f"{args.rounds} rounds x {args.steps} steps; speed-up = Keras / "
-          "ours")
-    print("| layer | jit | train: ours / hoisted / Keras | speed-up "
-          "(ours, hoisted) | inference: ours / hoisted / Keras | speed-up "
-          "(ours, hoisted) | peak MB: ours / Keras |")
+    print(
+        f"batch {args.batch}, {args.timesteps} steps, {args.features} "
+        f"features, {args.units} units, {args.threads} TF thread(s); "
+        "CPU ms per step, medians of "
+        f"{args.rounds} rounds x {args.steps} steps; speed-up = Keras / "
+        "ours"
+    )
+    print(
+        "| layer | jit | train: ours / hoisted / Keras | speed-up "
+        "(ours, hoisted) | inference: ours / hoisted / Keras | speed-up "
+        "(ours, hoisted) | peak MB: ours / Keras |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         cells = [r["layer"], str(r["jit_compile"])]
         for key in ("train", "infer"):
-            cells.append(" / ".join(
-                f"{1e3 * r[f'{impl}_{key}_s']:.1f}"
-                for impl in IMPLEMENTATIONS
-            ))
+            cells.append(
+                " / ".join(
+                    f"{1e3 * r[f'{impl}_{key}_s']:.1f}"
+                    for impl in IMPLEMENTATIONS
+                )
+            )
             cells.append(
                 f"{r[f'toolkit_{key}_speedup']:.2f}x, "
                 f"{r[f'hoisted_{key}_speedup']:.2f}x"

@@ -31,9 +31,10 @@ def resolve_optimizer(
         return keras.optimizers.Adam(learning_rate=learning_rate, **clipping)
     if isinstance(optimizer, str):
         try:
-            config = {"class_name": optimizer, "config": {
-                "learning_rate": learning_rate, **clipping
-            }}
+            config = {
+                "class_name": optimizer,
+                "config": {"learning_rate": learning_rate, **clipping},
+            }
             return keras.optimizers.get(config)
         except ValueError as error:
             raise ValueError(
@@ -50,8 +51,15 @@ def resolve_optimizer(
     return optimizer
 
 
-def compile_model(model, optimizer, loss, metrics, default_loss,
-                  default_metrics, **optimizer_kwargs):
+def compile_model(
+    model,
+    optimizer,
+    loss,
+    metrics,
+    default_loss,
+    default_metrics,
+    **optimizer_kwargs,
+):
     """Compile `model`, replacing each `"auto"` by the recipe's default."""
     model.compile(
         optimizer=resolve_optimizer(optimizer, **optimizer_kwargs),

@@ -28,23 +28,35 @@ PRESETS = {
 }
 
 
-def recurrent_layer(cell, units, return_sequences=False, name=None,
-                    **options):
+def recurrent_layer(cell, units, return_sequences=False, name=None, **options):
     """Make the recurrent layer named `cell` (a key of `RECURRENT_LAYERS`)."""
     factory = RECURRENT_LAYERS[
         v.check_choice("cell", cell, set(RECURRENT_LAYERS))
     ]
-    return factory(units, return_sequences=return_sequences, name=name,
-                   **options)
+    return factory(
+        units, return_sequences=return_sequences, name=name, **options
+    )
 
 
-def _recurrent_stack(x, cell, units, num_layers, bidirectional,
-                     last_returns_sequences, cell_options):
+def _recurrent_stack(
+    x,
+    cell,
+    units,
+    num_layers,
+    bidirectional,
+    last_returns_sequences,
+    cell_options,
+):
     num_layers = v.check_positive_int("num_layers", num_layers)
     for index in range(num_layers):
         sequences = last_returns_sequences or index < num_layers - 1
-        layer = recurrent_layer(cell, units, return_sequences=sequences,
-                                name=f"{cell}_{index}", **cell_options)
+        layer = recurrent_layer(
+            cell,
+            units,
+            return_sequences=sequences,
+            name=f"{cell}_{index}",
+            **cell_options,
+        )
         if bidirectional:
             layer = keras.layers.Bidirectional(
                 layer, name=f"bidirectional_{index}"
@@ -121,15 +133,29 @@ def build_sequence_regressor(
     units = v.check_positive_int("units", units)
     outputs = v.check_positive_int("outputs", outputs)
     inputs = keras.Input((timesteps, features), name="sequence")
-    x = _recurrent_stack(inputs, cell, units, num_layers, bidirectional,
-                         False, dict(cell_options or {}))
+    x = _recurrent_stack(
+        inputs,
+        cell,
+        units,
+        num_layers,
+        bidirectional,
+        False,
+        dict(cell_options or {}),
+    )
     prediction = keras.layers.Dense(outputs, name="head")(x)
     model = keras.Model(inputs, prediction, name=f"{cell}_regressor")
     if compile:
         compile_model(
-            model, optimizer, loss, metrics, "mse", ["mae"],
-            learning_rate=learning_rate, clipnorm=clipnorm,
-            clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+            model,
+            optimizer,
+            loss,
+            metrics,
+            "mse",
+            ["mae"],
+            learning_rate=learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
         )
     return model
 
@@ -198,17 +224,30 @@ def build_sequence_tagger(
         x = keras.layers.Embedding(
             vocabulary_size, embedding_dim, name="embedding"
         )(inputs)
-    x = _recurrent_stack(x, cell, units, num_layers, bidirectional, True,
-                         dict(cell_options or {}))
+    x = _recurrent_stack(
+        x,
+        cell,
+        units,
+        num_layers,
+        bidirectional,
+        True,
+        dict(cell_options or {}),
+    )
     probabilities = keras.layers.Dense(
         num_classes, activation="softmax", name="head"
     )(x)
     model = keras.Model(inputs, probabilities, name=f"{cell}_tagger")
     if compile:
         compile_model(
-            model, optimizer, loss, metrics,
-            "sparse_categorical_crossentropy", ["accuracy"],
-            learning_rate=learning_rate, clipnorm=clipnorm,
-            clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+            model,
+            optimizer,
+            loss,
+            metrics,
+            "sparse_categorical_crossentropy",
+            ["accuracy"],
+            learning_rate=learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
         )
     return model

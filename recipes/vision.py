@@ -85,20 +85,28 @@ def build_mlp_classifier(
     num_classes = v.check_positive_int("num_classes", num_classes)
     hidden_units = _check_widths("hidden_units", hidden_units)
     dropout = v.check_rate("dropout", dropout)
-    layer_options = _dense_options(activation, kernel_initializer,
-                                   bias_initializer, kernel_regularizer)
+    layer_options = _dense_options(
+        activation, kernel_initializer, bias_initializer, kernel_regularizer
+    )
     inputs = keras.Input(tuple(input_shape), name="image")
     x = keras.layers.Flatten(name="flatten")(inputs)
     for index, units in enumerate(hidden_units):
-        x = keras.layers.Dense(units, name=f"dense_{index}",
-                               **layer_options)(x)
+        x = keras.layers.Dense(units, name=f"dense_{index}", **layer_options)(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
     outputs = _head(x, num_classes, layer_options)
     model = keras.Model(inputs, outputs, name="mlp_classifier")
-    return _maybe_compile(model, compile, optimizer, loss, metrics,
-                          learning_rate, clipnorm, clipvalue,
-                          global_clipnorm)
+    return _maybe_compile(
+        model,
+        compile,
+        optimizer,
+        loss,
+        metrics,
+        learning_rate,
+        clipnorm,
+        clipvalue,
+        global_clipnorm,
+    )
 
 
 def build_cnn_classifier(
@@ -182,13 +190,19 @@ def build_cnn_classifier(
             f"the image, too many for an image of {input_shape[:2]}. "
             f"Received: filters={filters}"
         )
-    layer_options = _dense_options(activation, kernel_initializer,
-                                   bias_initializer, kernel_regularizer)
+    layer_options = _dense_options(
+        activation, kernel_initializer, bias_initializer, kernel_regularizer
+    )
     inputs = keras.Input(input_shape, name="image")
     x = inputs
     for index, count in enumerate(filters):
-        x = keras.layers.Conv2D(count, kernel_size, padding="same",
-                                name=f"conv_{index}", **layer_options)(x)
+        x = keras.layers.Conv2D(
+            count,
+            kernel_size,
+            padding="same",
+            name=f"conv_{index}",
+            **layer_options,
+        )(x)
         x = keras.layers.MaxPooling2D(2, name=f"pool_{index}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     if dropout:
@@ -196,9 +210,17 @@ def build_cnn_classifier(
     x = keras.layers.Dense(dense_units, name="dense", **layer_options)(x)
     outputs = _head(x, num_classes, layer_options)
     model = keras.Model(inputs, outputs, name="cnn_classifier")
-    return _maybe_compile(model, compile, optimizer, loss, metrics,
-                          learning_rate, clipnorm, clipvalue,
-                          global_clipnorm)
+    return _maybe_compile(
+        model,
+        compile,
+        optimizer,
+        loss,
+        metrics,
+        learning_rate,
+        clipnorm,
+        clipvalue,
+        global_clipnorm,
+    )
 
 
 def mlp_classifier_search_space(hp):
@@ -233,9 +255,11 @@ def cnn_classifier_search_space(hp):
     values.update(spaces.learning_rate_space(hp, 1e-4, 3e-2, default=1e-3))
     values.update(spaces.dropout_space(hp, max_value=0.5))
     values.update(spaces.regularization_space(hp))
-    values.update(spaces.initializer_space(
-        hp, choices=("glorot_uniform", "he_normal", "orthogonal")
-    ))
+    values.update(
+        spaces.initializer_space(
+            hp, choices=("glorot_uniform", "he_normal", "orthogonal")
+        )
+    )
     values.update(spaces.bias_initializer_space(hp))
     first = hp.Choice("filters", [8, 16, 32], default=16)
     values["filters"] = (first, 2 * first)
@@ -254,8 +278,9 @@ def _check_widths(name, widths):
     return tuple(v.check_positive_int(name, width) for width in widths)
 
 
-def _dense_options(activation, kernel_initializer, bias_initializer,
-                   kernel_regularizer):
+def _dense_options(
+    activation, kernel_initializer, bias_initializer, kernel_regularizer
+):
     return {
         "activation": v.get_activation("activation", activation),
         "kernel_initializer": v.get_initializer(
@@ -275,13 +300,28 @@ def _head(x, num_classes, layer_options):
     return keras.layers.Dense(num_classes, name="head", **options)(x)
 
 
-def _maybe_compile(model, compile, optimizer, loss, metrics, learning_rate,
-                   clipnorm, clipvalue, global_clipnorm):
+def _maybe_compile(
+    model,
+    compile,
+    optimizer,
+    loss,
+    metrics,
+    learning_rate,
+    clipnorm,
+    clipvalue,
+    global_clipnorm,
+):
     if compile:
         compile_model(
-            model, optimizer, loss, metrics,
-            "sparse_categorical_crossentropy", ["accuracy"],
-            learning_rate=learning_rate, clipnorm=clipnorm,
-            clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+            model,
+            optimizer,
+            loss,
+            metrics,
+            "sparse_categorical_crossentropy",
+            ["accuracy"],
+            learning_rate=learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
         )
     return model

@@ -6,8 +6,19 @@ from toolkit.cli import main
 
 
 def test_demo_trains_and_reports_against_the_baseline(capsys):
-    code = main(["demo", "--timesteps", "6", "--samples", "64",
-                 "--units", "4", "--epochs", "1"])
+    code = main(
+        [
+            "demo",
+            "--timesteps",
+            "6",
+            "--samples",
+            "64",
+            "--units",
+            "4",
+            "--epochs",
+            "1",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     found = re.search(r"test MSE: ([\d.]+)\s+baseline.*: ([\d.]+)", out)

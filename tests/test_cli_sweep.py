@@ -10,8 +10,7 @@ from toolkit.tuning import config as sweep_config
 
 def _write(tmp_path, config, suffix=".yaml"):
     path = tmp_path / f"sweep{suffix}"
-    text = (yaml.safe_dump(config) if suffix == ".yaml"
-            else json.dumps(config))
+    text = yaml.safe_dump(config) if suffix == ".yaml" else json.dumps(config)
     path.write_text(text)
     return str(path)
 
@@ -53,8 +52,9 @@ def test_sweep_command_runs_resumes_and_plots(tmp_path, capsys):
 
 
 def test_json_config_and_defaults(tmp_path):
-    path = _write(tmp_path, _config(tmp_path, project_name=None),
-                  suffix=".json")
+    path = _write(
+        tmp_path, _config(tmp_path, project_name=None), suffix=".json"
+    )
     config = sweep_config.load_config(path)
     assert config["project_name"] == "mlp_classifier_digits"
     assert config["tuner"] == "random"
@@ -100,8 +100,22 @@ def test_config_errors(tmp_path):
 
 def test_lr_find_command(tmp_path, capsys):
     plot = tmp_path / "range.png"
-    assert cli.main(["lr-find", "--steps", "12", "--min-lr", "1e-4",
-                     "--max-lr", "1", "--plot", str(plot)]) == 0
+    assert (
+        cli.main(
+            [
+                "lr-find",
+                "--steps",
+                "12",
+                "--min-lr",
+                "1e-4",
+                "--max-lr",
+                "1",
+                "--plot",
+                str(plot),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "valley" in printed and "steepest" in printed
     assert plot.stat().st_size > 0

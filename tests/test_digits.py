@@ -49,11 +49,15 @@ def test_installed_package_fallback(tmp_path, monkeypatch):
     monkeypatch.setattr(digits, "_CHECKOUT_DATASETS", tmp_path / "none")
     installed = tmp_path / "installed"
     installed.mkdir()
-    data = (digits.pathlib.Path(__file__).parents[1] / "datasets"
-            / digits.DIGITS_FILE).read_bytes()
+    data = (
+        digits.pathlib.Path(__file__).parents[1]
+        / "datasets"
+        / digits.DIGITS_FILE
+    ).read_bytes()
     (installed / digits.DIGITS_FILE).write_bytes(data)
-    monkeypatch.setattr(digits.importlib.resources, "files",
-                        lambda package: installed)
+    monkeypatch.setattr(
+        digits.importlib.resources, "files", lambda package: installed
+    )
     assert digits.shipped_path(digits.DIGITS_FILE) == installed / (
         digits.DIGITS_FILE
     )
@@ -66,9 +70,20 @@ def test_installed_package_fallback(tmp_path, monkeypatch):
 def test_wheel_ships_the_data(tmp_path):
     root = digits.pathlib.Path(__file__).parents[1]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps",
-         "--no-build-isolation", "-q", "-w", str(tmp_path), str(root)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()

@@ -48,11 +48,18 @@ def _free_port():
 def test_chief_and_two_workers_run_each_trial_once(tmp_path):
     log = tmp_path / "trainings.log"
     script = tmp_path / "sweep_script.py"
-    script.write_text(textwrap.dedent(SCRIPT.format(
-        root=ROOT, log=str(log), directory=str(tmp_path / "sweeps"),
-    )))
-    codes = launch_local([sys.executable, str(script)], workers=2,
-                         port=_free_port(), timeout=300)
+    script.write_text(
+        textwrap.dedent(
+            SCRIPT.format(
+                root=ROOT,
+                log=str(log),
+                directory=str(tmp_path / "sweeps"),
+            )
+        )
+    )
+    codes = launch_local(
+        [sys.executable, str(script)], workers=2, port=_free_port(), timeout=300
+    )
     assert codes == {"chief": 0, "tuner0": 0, "tuner1": 0}
     frame = trials_frame(tmp_path / "sweeps" / "p")
     assert sorted(frame["trial_id"]) == ["0", "1", "2"]

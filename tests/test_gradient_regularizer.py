@@ -8,8 +8,10 @@ from toolkit.training import FlowRegularizedRNN
 
 def _model(units=6, strength=1.0, gain=1.0, seed=0):
     cell = keras.layers.SimpleRNNCell(
-        units, recurrent_initializer=keras.initializers.Orthogonal(
-            gain=gain, seed=seed),
+        units,
+        recurrent_initializer=keras.initializers.Orthogonal(
+            gain=gain, seed=seed
+        ),
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1),
     )
     head = keras.layers.Dense(
@@ -29,10 +31,12 @@ def _data(n=16, steps=12, seed=0):
 def _numpy_bptt(model, x, y):
     """The notes' equations for a tanh RNN, written out: the states, the
     gradients dE/dh_k at every step, and Pascanu's penalty."""
-    kernel, recurrent, bias = [w.numpy().astype("float64")
-                               for w in model.cell.weights]
-    dense, dense_bias = [w.numpy().astype("float64")
-                         for w in model.head.weights]
+    kernel, recurrent, bias = [
+        w.numpy().astype("float64") for w in model.cell.weights
+    ]
+    dense, dense_bias = [
+        w.numpy().astype("float64") for w in model.head.weights
+    ]
     batch, steps, _ = x.shape
     h = [np.zeros((batch, recurrent.shape[0]))]
     for t in range(steps):
@@ -46,8 +50,9 @@ def _numpy_bptt(model, x, y):
     penalty = 0.0
     for k in range(steps):
         passed = (g[k + 1] * (1 - h[k + 1] ** 2)) @ recurrent.T
-        ratio = (np.linalg.norm(passed, axis=1)
-                 / np.linalg.norm(g[k + 1], axis=1))
+        ratio = np.linalg.norm(passed, axis=1) / np.linalg.norm(
+            g[k + 1], axis=1
+        )
         penalty += np.mean((ratio - 1) ** 2)
     return loss, penalty, g
 
@@ -68,11 +73,13 @@ def test_zero_strength_trains_like_plain_keras():
     model = _model(strength=0.0)
     model.compile(keras.optimizers.SGD(0.1), "mse")
     model(x)
-    plain = keras.Sequential([
-        keras.Input((12, 2)),
-        keras.layers.RNN(keras.layers.SimpleRNNCell(6)),
-        keras.layers.Dense(1),
-    ])
+    plain = keras.Sequential(
+        [
+            keras.Input((12, 2)),
+            keras.layers.RNN(keras.layers.SimpleRNNCell(6)),
+            keras.layers.Dense(1),
+        ]
+    )
     plain.set_weights(model.get_weights())
     plain.compile(keras.optimizers.SGD(0.1), "mse")
     history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
@@ -94,8 +101,10 @@ def test_regularizer_raises_the_gradient_reaching_early_steps():
         model.compile(keras.optimizers.Adam(0.01), "mse")
         model.fit(x, y, batch_size=32, epochs=8, verbose=0)
         _, _, g = _numpy_bptt(model, x, y)
-        return (np.linalg.norm(g[1], axis=1).mean()
-                / np.linalg.norm(g[25], axis=1).mean())
+        return (
+            np.linalg.norm(g[1], axis=1).mean()
+            / np.linalg.norm(g[25], axis=1).mean()
+        )
 
     plain, regularized = early_to_late(0.0), early_to_late(1.0)
     assert regularized > 10 * plain, (plain, regularized)
@@ -104,8 +113,9 @@ def test_regularizer_raises_the_gradient_reaching_early_steps():
 def test_config_and_save_load(tmp_path):
     x, y = _data()
     model = _model(strength=0.5)
-    model.compile(keras.optimizers.Adam(0.01, clipnorm=1.0), "mse",
-                  metrics=["mae"])
+    model.compile(
+        keras.optimizers.Adam(0.01, clipnorm=1.0), "mse", metrics=["mae"]
+    )
     history = model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     assert np.isfinite(history.history["flow_penalty"][0])
     assert "mae" in history.history

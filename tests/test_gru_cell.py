@@ -29,7 +29,7 @@ def numpy_gru(x, kernel, recurrent, bias, reset_after, gamma=None):
     u = recurrent.shape[0]
 
     def part(matrix, k):
-        return matrix[..., k * u:(k + 1) * u]
+        return matrix[..., k * u : (k + 1) * u]
 
     if gamma is not None:
         b_in, b_rec = bias, np.zeros_like(bias)
@@ -47,12 +47,18 @@ def numpy_gru(x, kernel, recurrent, bias, reset_after, gamma=None):
     outputs = []
     for t in range(time):
         xt = x[:, t]
-        update = sigmoid(finish(
-            xt @ part(kernel, 0) + h @ part(recurrent, 0) + part(b_rec, 0), 0
-        ))
-        reset = sigmoid(finish(
-            xt @ part(kernel, 1) + h @ part(recurrent, 1) + part(b_rec, 1), 1
-        ))
+        update = sigmoid(
+            finish(
+                xt @ part(kernel, 0) + h @ part(recurrent, 0) + part(b_rec, 0),
+                0,
+            )
+        )
+        reset = sigmoid(
+            finish(
+                xt @ part(kernel, 1) + h @ part(recurrent, 1) + part(b_rec, 1),
+                1,
+            )
+        )
         if reset_after:
             inner = reset * (h @ part(recurrent, 2) + part(b_rec, 2))
         else:
@@ -64,29 +70,36 @@ def numpy_gru(x, kernel, recurrent, bias, reset_after, gamma=None):
 
 
 def inputs():
-    return np.random.default_rng(0).standard_normal(
-        (BATCH, TIME, FEATURES)
-    ).astype("float32")
+    return (
+        np.random.default_rng(0)
+        .standard_normal((BATCH, TIME, FEATURES))
+        .astype("float32")
+    )
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("layer_norm_on", [False, True])
 @pytest.mark.parametrize("wrapper", ["cell_in_rnn", "sequence_layer"])
-def test_matches_numpy_loop_of_the_equations(reset_after, layer_norm_on,
-                                             wrapper):
+def test_matches_numpy_loop_of_the_equations(
+    reset_after, layer_norm_on, wrapper
+):
     x = inputs()
     options = {"reset_after": reset_after, "layer_norm": layer_norm_on}
     if wrapper == "cell_in_rnn":
-        layer = keras.layers.RNN(GRUCell(UNITS, **options),
-                                 return_sequences=True)
+        layer = keras.layers.RNN(
+            GRUCell(UNITS, **options), return_sequences=True
+        )
     else:
         layer = GRU(UNITS, return_sequences=True, **options)
     layer.build(x.shape)
     randomize_weights(layer)
     cell = layer.cell
     expected = numpy_gru(
-        x, cell.kernel.numpy(), cell.recurrent_kernel.numpy(),
-        cell.bias.numpy(), reset_after,
+        x,
+        cell.kernel.numpy(),
+        cell.recurrent_kernel.numpy(),
+        cell.bias.numpy(),
+        reset_after,
         cell.gamma.numpy() if layer_norm_on else None,
     )
     np.testing.assert_allclose(layer(x), expected, atol=1e-5)
@@ -96,13 +109,15 @@ def test_matches_numpy_loop_of_the_equations(reset_after, layer_norm_on,
 @pytest.mark.parametrize("wrapper", ["cell_in_rnn", "sequence_layer"])
 def test_matches_keras_gru_with_mapped_weights(reset_after, wrapper):
     x = inputs()
-    reference = keras.layers.GRU(UNITS, return_sequences=True,
-                                 reset_after=reset_after)
+    reference = keras.layers.GRU(
+        UNITS, return_sequences=True, reset_after=reset_after
+    )
     reference.build(x.shape)
     randomize_weights(reference)
     if wrapper == "cell_in_rnn":
-        ours = keras.layers.RNN(GRUCell(UNITS, reset_after=reset_after),
-                                return_sequences=True)
+        ours = keras.layers.RNN(
+            GRUCell(UNITS, reset_after=reset_after), return_sequences=True
+        )
     else:
         ours = GRU(UNITS, return_sequences=True, reset_after=reset_after)
     ours.build(x.shape)
@@ -120,9 +135,7 @@ def test_weight_shapes_and_counts(reset_after):
         w.shape for w in reference.weights
     ]
     bias_rows = 2 if reset_after else 1
-    assert count_params(ours) == 3 * UNITS * (
-        FEATURES + UNITS + bias_rows
-    )
+    assert count_params(ours) == 3 * UNITS * (FEATURES + UNITS + bias_rows)
     normed = GRU(UNITS, reset_after=reset_after, layer_norm=True)
     normed.build((None, TIME, FEATURES))
     assert normed.cell.bias.shape == (3 * UNITS,)
@@ -136,22 +149,37 @@ def test_no_bias():
     randomize_weights(layer)
     x = inputs()
     zero_bias = np.zeros((2, 3 * UNITS))
-    expected = numpy_gru(x, layer.cell.kernel.numpy(),
-                         layer.cell.recurrent_kernel.numpy(), zero_bias, True)
+    expected = numpy_gru(
+        x,
+        layer.cell.kernel.numpy(),
+        layer.cell.recurrent_kernel.numpy(),
+        zero_bias,
+        True,
+    )
     np.testing.assert_allclose(layer(x), expected, atol=1e-5)
 
 
 def test_cell_in_keras_rnn_saves_and_loads(tmp_path):
-    model = keras.Sequential([
-        keras.Input((TIME, FEATURES)),
-        keras.layers.RNN(GRUCell(UNITS, reset_after=False, layer_norm=True)),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((TIME, FEATURES)),
+            keras.layers.RNN(
+                GRUCell(UNITS, reset_after=False, layer_norm=True)
+            ),
+        ]
+    )
     assert_saves_and_loads(model, inputs(), tmp_path)
 
 
 def test_config_round_trip():
-    cell = GRUCell(UNITS, reset_after=False, layer_norm=True,
-                   recurrent_dropout=0.2, bias_regularizer="l1", seed=2)
+    cell = GRUCell(
+        UNITS,
+        reset_after=False,
+        layer_norm=True,
+        recurrent_dropout=0.2,
+        bias_regularizer="l1",
+        seed=2,
+    )
     clone = assert_config_round_trip(cell)
     assert not clone.reset_after and clone.layer_norm
     layer = GRU(UNITS, reset_after=False, stateful=True)
@@ -162,12 +190,14 @@ def test_config_round_trip():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"units": -3}, r"`units` must be a positive integer. "
-                        r"Received: units=-3"),
+        (
+            {"units": -3},
+            r"`units` must be a positive integer. "
+            r"Received: units=-3",
+        ),
         ({"units": 4, "dropout": 2}, r"`dropout` must be a number in \[0, 1\)"),
         ({"units": 4, "activation": "softmaxx"}, "`activation`"),
-        ({"units": 4, "recurrent_initializer": 3.0},
-         "`recurrent_initializer`"),
+        ({"units": 4, "recurrent_initializer": 3.0}, "`recurrent_initializer`"),
     ],
 )
 def test_invalid_arguments(kwargs, match):

@@ -28,8 +28,9 @@ def test_generators_are_seeded():
     c = adding_problem(10, 12, seed=4)
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[0], c[0])
-    np.testing.assert_array_equal(copy_memory(5, 7, seed=1)[0],
-                                  copy_memory(5, 7, seed=1)[0])
+    np.testing.assert_array_equal(
+        copy_memory(5, 7, seed=1)[0], copy_memory(5, 7, seed=1)[0]
+    )
 
 
 def test_copy_memory_layout():

@@ -27,12 +27,13 @@ def numpy_lstm(x, kernel, recurrent, bias, peepholes=None, gamma=None):
     """The notes' update rules, one step at a time, gates [i, f, c, o]."""
     batch, time, _ = x.shape
     u = recurrent.shape[0]
-    w = {g: kernel[:, k * u:(k + 1) * u] for k, g in enumerate("ifco")}
-    r = {g: recurrent[:, k * u:(k + 1) * u] for k, g in enumerate("ifco")}
-    b = {g: bias[k * u:(k + 1) * u] for k, g in enumerate("ifco")}
+    w = {g: kernel[:, k * u : (k + 1) * u] for k, g in enumerate("ifco")}
+    r = {g: recurrent[:, k * u : (k + 1) * u] for k, g in enumerate("ifco")}
+    b = {g: bias[k * u : (k + 1) * u] for k, g in enumerate("ifco")}
     gm = (
-        {g: gamma[k * u:(k + 1) * u] for k, g in enumerate("ifco")}
-        if gamma is not None else None
+        {g: gamma[k * u : (k + 1) * u] for k, g in enumerate("ifco")}
+        if gamma is not None
+        else None
     )
     z = np.zeros((batch, u))
     c = np.zeros((batch, u))
@@ -60,15 +61,21 @@ def numpy_lstm(x, kernel, recurrent, bias, peepholes=None, gamma=None):
 
 
 def inputs():
-    return np.random.default_rng(0).standard_normal(
-        (BATCH, TIME, FEATURES)
-    ).astype("float32")
+    return (
+        np.random.default_rng(0)
+        .standard_normal((BATCH, TIME, FEATURES))
+        .astype("float32")
+    )
 
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"peephole": True}, {"layer_norm": True},
-     {"peephole": True, "layer_norm": True}],
+    [
+        {},
+        {"peephole": True},
+        {"layer_norm": True},
+        {"peephole": True, "layer_norm": True},
+    ],
     ids=["plain", "peephole", "layer_norm", "peephole_layer_norm"],
 )
 @pytest.mark.parametrize("wrapper", ["cell_in_rnn", "sequence_layer"])
@@ -76,23 +83,28 @@ def test_matches_numpy_loop_of_the_equations(options, wrapper):
     x = inputs()
     if wrapper == "cell_in_rnn":
         layer = keras.layers.RNN(
-            LSTMCell(UNITS, **options), return_sequences=True,
+            LSTMCell(UNITS, **options),
+            return_sequences=True,
             return_state=True,
         )
     else:
-        layer = LSTM(UNITS, return_sequences=True, return_state=True,
-                     **options)
+        layer = LSTM(UNITS, return_sequences=True, return_state=True, **options)
     layer.build(x.shape)
     randomize_weights(layer)
     cell = layer.cell
     peepholes = (
         [p.numpy() for p in cell.peephole_kernels]
-        if options.get("peephole") else None
+        if options.get("peephole")
+        else None
     )
     gamma = cell.gamma.numpy() if options.get("layer_norm") else None
     expected_seq, expected_z, expected_c = numpy_lstm(
-        x, cell.kernel.numpy(), cell.recurrent_kernel.numpy(),
-        cell.bias.numpy(), peepholes, gamma,
+        x,
+        cell.kernel.numpy(),
+        cell.recurrent_kernel.numpy(),
+        cell.bias.numpy(),
+        peepholes,
+        gamma,
     )
     seq, z, c = layer(x)
     np.testing.assert_allclose(seq, expected_seq, atol=1e-5)
@@ -130,8 +142,15 @@ def test_weight_shapes_and_counts():
     full.build((None, TIME, FEATURES))
     assert count_params(full) == count_params(plain) + 3 * UNITS + 4 * UNITS
     assert sorted(w.name for w in full.cell.weights) == sorted(
-        ["kernel", "recurrent_kernel", "bias", "layer_norm_gamma",
-         "input_peephole", "forget_peephole", "output_peephole"]
+        [
+            "kernel",
+            "recurrent_kernel",
+            "bias",
+            "layer_norm_gamma",
+            "input_peephole",
+            "forget_peephole",
+            "output_peephole",
+        ]
     )
 
 
@@ -139,9 +158,9 @@ def test_unit_forget_bias_initialises_forget_gate_to_one():
     layer = LSTM(UNITS, bias_initializer="zeros")
     layer.build((None, TIME, FEATURES))
     bias = layer.cell.bias.numpy()
-    np.testing.assert_array_equal(bias[UNITS:2 * UNITS], 1.0)
+    np.testing.assert_array_equal(bias[UNITS : 2 * UNITS], 1.0)
     np.testing.assert_array_equal(bias[:UNITS], 0.0)
-    np.testing.assert_array_equal(bias[2 * UNITS:], 0.0)
+    np.testing.assert_array_equal(bias[2 * UNITS :], 0.0)
     off = LSTM(UNITS, unit_forget_bias=False)
     off.build((None, TIME, FEATURES))
     np.testing.assert_array_equal(off.cell.bias.numpy(), 0.0)
@@ -158,23 +177,30 @@ def test_output_shapes_with_return_options():
 
 def test_cell_in_keras_rnn_saves_and_loads(tmp_path):
     x = inputs()
-    model = keras.Sequential([
-        keras.Input((TIME, FEATURES)),
-        keras.layers.RNN(LSTMCell(UNITS, peephole=True, layer_norm=True)),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((TIME, FEATURES)),
+            keras.layers.RNN(LSTMCell(UNITS, peephole=True, layer_norm=True)),
+        ]
+    )
     assert_saves_and_loads(model, x, tmp_path)
 
 
 def test_config_round_trip():
     cell = LSTMCell(
-        UNITS, peephole=True, layer_norm=True, dropout=0.2,
-        kernel_regularizer="l2", recurrent_constraint="non_neg",
-        peephole_initializer="zeros", activation="relu", seed=4,
+        UNITS,
+        peephole=True,
+        layer_norm=True,
+        dropout=0.2,
+        kernel_regularizer="l2",
+        recurrent_constraint="non_neg",
+        peephole_initializer="zeros",
+        activation="relu",
+        seed=4,
     )
     clone = assert_config_round_trip(cell)
     assert clone.peephole and clone.layer_norm
-    layer = LSTM(UNITS, go_backwards=True, return_sequences=True,
-                 peephole=True)
+    layer = LSTM(UNITS, go_backwards=True, return_sequences=True, peephole=True)
     clone = assert_config_round_trip(layer)
     assert clone.go_backwards and clone.cell.peephole
 
@@ -184,21 +210,29 @@ def test_config_round_trip():
     [
         ({"units": 0}, "Argument `units` must be a positive integer"),
         ({"units": 2.5}, r"Received: units=2\.5"),
-        ({"units": 4, "dropout": 1.0},
-         r"`dropout` must be a number in \[0, 1\). Received: dropout=1\.0"),
-        ({"units": 4, "recurrent_dropout": -0.1},
-         "`recurrent_dropout` must be a number in"),
-        ({"units": 4, "activation": "tanhh"},
-         r"`activation` must be the name of a Keras activation.*'tanhh'"),
-        ({"units": 4, "recurrent_activation": "nope"},
-         "`recurrent_activation`"),
-        ({"units": 4, "kernel_initializer": "nope"},
-         "`kernel_initializer`"),
-        ({"units": 4, "peephole_initializer": "nope"},
-         "`peephole_initializer`"),
+        (
+            {"units": 4, "dropout": 1.0},
+            r"`dropout` must be a number in \[0, 1\). Received: dropout=1\.0",
+        ),
+        (
+            {"units": 4, "recurrent_dropout": -0.1},
+            "`recurrent_dropout` must be a number in",
+        ),
+        (
+            {"units": 4, "activation": "tanhh"},
+            r"`activation` must be the name of a Keras activation.*'tanhh'",
+        ),
+        (
+            {"units": 4, "recurrent_activation": "nope"},
+            "`recurrent_activation`",
+        ),
+        ({"units": 4, "kernel_initializer": "nope"}, "`kernel_initializer`"),
+        (
+            {"units": 4, "peephole_initializer": "nope"},
+            "`peephole_initializer`",
+        ),
         ({"units": 4, "bias_regularizer": "nope"}, "`bias_regularizer`"),
-        ({"units": 4, "peephole_constraint": "nope"},
-         "`peephole_constraint`"),
+        ({"units": 4, "peephole_constraint": "nope"}, "`peephole_constraint`"),
         ({"units": 4, "layer_norm_epsilon": 0.0}, "`layer_norm_epsilon`"),
     ],
 )

@@ -13,14 +13,17 @@ from toolkit.layers import GRU, LSTM, GRUCell, LSTMCell
 
 BATCH, TIME, FEATURES, UNITS = 3, 6, 4, 5
 LAYERS = pytest.mark.parametrize("layer_class", [LSTM, GRU])
-BOTH_PATHS = pytest.mark.parametrize("hoist", [False, True],
-                                     ids=["per_step", "hoisted"])
+BOTH_PATHS = pytest.mark.parametrize(
+    "hoist", [False, True], ids=["per_step", "hoisted"]
+)
 
 
 def inputs():
-    return np.random.default_rng(0).standard_normal(
-        (BATCH, TIME, FEATURES)
-    ).astype("float32")
+    return (
+        np.random.default_rng(0)
+        .standard_normal((BATCH, TIME, FEATURES))
+        .astype("float32")
+    )
 
 
 def built(layer_class, **kwargs):
@@ -32,19 +35,23 @@ def built(layer_class, **kwargs):
 
 @pytest.mark.parametrize(
     "layer_class, cell_class, options",
-    [(LSTM, LSTMCell, {"peephole": True, "layer_norm": True}),
-     (GRU, GRUCell, {"reset_after": False, "layer_norm": True}),
-     (GRU, GRUCell, {})],
+    [
+        (LSTM, LSTMCell, {"peephole": True, "layer_norm": True}),
+        (GRU, GRUCell, {"reset_after": False, "layer_norm": True}),
+        (GRU, GRUCell, {}),
+    ],
 )
 @BOTH_PATHS
 def test_sequence_layer_equals_cell_in_keras_rnn(
     layer_class, cell_class, options, hoist
 ):
     x = inputs()
-    ours = built(layer_class, return_sequences=True,
-                 hoist_projection=hoist, **options)
-    reference = keras.layers.RNN(cell_class(UNITS, **options),
-                                 return_sequences=True)
+    ours = built(
+        layer_class, return_sequences=True, hoist_projection=hoist, **options
+    )
+    reference = keras.layers.RNN(
+        cell_class(UNITS, **options), return_sequences=True
+    )
     reference.build(x.shape)
     reference.set_weights(ours.get_weights())
     np.testing.assert_allclose(ours(x), reference(x), atol=1e-6)
@@ -70,8 +77,8 @@ def test_masked_steps_keep_the_state(layer_class, hoist):
     layer = built(layer_class, hoist_projection=hoist)
     masked = layer(x, mask=mask)
     for row, length in enumerate(lengths):
-        alone = layer(x[row:row + 1, :length])
-        np.testing.assert_allclose(masked[row:row + 1], alone, atol=1e-5)
+        alone = layer(x[row : row + 1, :length])
+        np.testing.assert_allclose(masked[row : row + 1], alone, atol=1e-5)
 
 
 @LAYERS
@@ -96,8 +103,7 @@ def test_stateful_continues_from_the_last_state(layer_class, hoist):
     reference.set_weights(layer.get_weights())
     np.testing.assert_allclose(continued, reference(x), atol=1e-5)
     layer.reset_state()
-    np.testing.assert_allclose(layer(x[:, 3:]), reference(x[:, 3:]),
-                               atol=1e-5)
+    np.testing.assert_allclose(layer(x[:, 3:]), reference(x[:, 3:]), atol=1e-5)
 
 
 @LAYERS
@@ -116,8 +122,13 @@ def test_initial_state_is_where_the_recurrence_starts(layer_class):
 @BOTH_PATHS
 def test_dropout_only_in_training_and_fresh_mask_per_call(layer_class, hoist):
     x = inputs()
-    layer = built(layer_class, dropout=0.5, recurrent_dropout=0.3, seed=1,
-                  hoist_projection=hoist)
+    layer = built(
+        layer_class,
+        dropout=0.5,
+        recurrent_dropout=0.3,
+        seed=1,
+        hoist_projection=hoist,
+    )
     np.testing.assert_array_equal(layer(x), layer(x))
     first = layer(x, training=True).numpy()
     second = layer(x, training=True).numpy()
@@ -141,14 +152,16 @@ def test_input_dropout_mask_is_the_same_at_every_step(layer_class):
 def test_bidirectional_stacked_fit_and_save(layer_class, tmp_path):
     x = inputs()
     y = np.random.default_rng(2).standard_normal((BATCH, 1))
-    model = keras.Sequential([
-        keras.Input((TIME, FEATURES)),
-        keras.layers.Bidirectional(
-            layer_class(UNITS, return_sequences=True, hoist_projection=True)
-        ),
-        layer_class(UNITS, layer_norm=True, dropout=0.1),
-        keras.layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((TIME, FEATURES)),
+            keras.layers.Bidirectional(
+                layer_class(UNITS, return_sequences=True, hoist_projection=True)
+            ),
+            layer_class(UNITS, layer_norm=True, dropout=0.1),
+            keras.layers.Dense(1),
+        ]
+    )
     model.compile("adam", "mse")
     assert_fit_step_changes_weights(model, x, y)
     assert_saves_and_loads(model, x, tmp_path)
@@ -158,8 +171,9 @@ def test_bidirectional_stacked_fit_and_save(layer_class, tmp_path):
 def test_jit_compiled_fit_runs(layer_class):
     x = inputs()
     y = np.zeros((BATCH, UNITS), "float32")
-    model = keras.Sequential([keras.Input((TIME, FEATURES)),
-                              layer_class(UNITS)])
+    model = keras.Sequential(
+        [keras.Input((TIME, FEATURES)), layer_class(UNITS)]
+    )
     model.compile("sgd", "mse", jit_compile=True)
     history = model.fit(x, y, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
@@ -169,8 +183,9 @@ def test_jit_compiled_fit_runs(layer_class):
 def test_output_shapes_with_return_options(layer_class):
     x = inputs()
     assert layer_class(UNITS)(x).shape == (BATCH, UNITS)
-    seq, *states = layer_class(UNITS, return_sequences=True,
-                               return_state=True)(x)
+    seq, *states = layer_class(UNITS, return_sequences=True, return_state=True)(
+        x
+    )
     assert seq.shape == (BATCH, TIME, UNITS)
     assert all(s.shape == (BATCH, UNITS) for s in states)
 

@@ -11,8 +11,7 @@ from toolkit.data import adding_problem, copy_memory
 @pytest.mark.parametrize("cell", sorted(RECURRENT_LAYERS))
 def test_regressor_builds_fits_saves(cell, tmp_path):
     x, y = adding_problem(16, 8, seed=0)
-    model = build_sequence_regressor(8, 2, cell=cell, units=4,
-                                     num_layers=2)
+    model = build_sequence_regressor(8, 2, cell=cell, units=4, num_layers=2)
     history = model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert model.output_shape == (None, 1)
@@ -22,21 +21,24 @@ def test_regressor_builds_fits_saves(cell, tmp_path):
 def test_tagger_builds_fits_saves(tmp_path):
     x, y = copy_memory(8, 5, n_symbols=3, copy_length=2, seed=0)
     for embedding_dim in (None, 4):
-        model = build_sequence_tagger(9, 5, 4, embedding_dim=embedding_dim,
-                                      units=4, bidirectional=True)
+        model = build_sequence_tagger(
+            9, 5, 4, embedding_dim=embedding_dim, units=4, bidirectional=True
+        )
         model.fit(x, y, epochs=1, verbose=0)
         assert model.output_shape == (None, 9, 4)
     assert_saves_and_loads(model, x, tmp_path)
 
 
 def test_compile_defaults_and_clipping_reach_keras():
-    model = build_sequence_regressor(5, 2, units=3, clipnorm=0.5,
-                                     learning_rate=0.01)
+    model = build_sequence_regressor(
+        5, 2, units=3, clipnorm=0.5, learning_rate=0.01
+    )
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert model.optimizer.clipnorm == 0.5
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
-    sgd = build_sequence_regressor(5, 2, units=3, optimizer="sgd",
-                                   clipvalue=1.0, loss="mae", metrics=[])
+    sgd = build_sequence_regressor(
+        5, 2, units=3, optimizer="sgd", clipvalue=1.0, loss="mae", metrics=[]
+    )
     assert isinstance(sgd.optimizer, keras.optimizers.SGD)
     assert sgd.optimizer.clipvalue == 1.0
     uncompiled = build_sequence_regressor(5, 2, units=3, compile=False)
@@ -64,8 +66,10 @@ def test_cell_options_are_passed_on():
         ({"units": 0}, "`units`"),
         ({"num_layers": 0}, "`num_layers`"),
         ({"optimizer": "adamw2"}, r"`optimizer` must be 'auto'"),
-        ({"optimizer": keras.optimizers.SGD(), "clipnorm": 1.0},
-         "set them on the optimizer instance"),
+        (
+            {"optimizer": keras.optimizers.SGD(), "clipnorm": 1.0},
+            "set them on the optimizer instance",
+        ),
     ],
 )
 def test_invalid_arguments(kwargs, match):

@@ -47,8 +47,9 @@ def test_fit_and_save_load(tmp_path):
     assert_fit_step_changes_weights(model, x, y)
     assert_saves_and_loads(model, x, tmp_path)
     x, y = _images()
-    mlp = build_mlp_classifier(preset="digits_mlp_small", clipnorm=1.0,
-                               kernel_regularizer="l2")
+    mlp = build_mlp_classifier(
+        preset="digits_mlp_small", clipnorm=1.0, kernel_regularizer="l2"
+    )
     assert mlp.optimizer.clipnorm == 1.0
     assert_fit_step_changes_weights(mlp, x, y)
     assert_saves_and_loads(mlp, x, tmp_path)
@@ -62,10 +63,13 @@ def test_presets_build_and_uncompiled():
     assert not build_mlp_classifier(compile=False).compiled
 
 
-@pytest.mark.parametrize("builder, space, flat", [
-    (build_mlp_classifier, mlp_classifier_search_space, True),
-    (build_cnn_classifier, cnn_classifier_search_space, False),
-])
+@pytest.mark.parametrize(
+    "builder, space, flat",
+    [
+        (build_mlp_classifier, mlp_classifier_search_space, True),
+        (build_cnn_classifier, cnn_classifier_search_space, False),
+    ],
+)
 def test_search_space_defaults_build(builder, space, flat):
     hp = keras_tuner.HyperParameters()
     arguments = space(hp)
@@ -75,8 +79,9 @@ def test_search_space_defaults_build(builder, space, flat):
     model = builder(**arguments)
     x, y = _images(flat=flat)
     model.fit(x, y, epochs=1, verbose=0)
-    assert float(keras.ops.convert_to_numpy(
-        model.optimizer.learning_rate)) == pytest.approx(1e-3)
+    assert float(
+        keras.ops.convert_to_numpy(model.optimizer.learning_rate)
+    ) == pytest.approx(1e-3)
 
 
 def test_errors():

@@ -20,15 +20,19 @@ def _clr_reference(step, low, high, size, mode, gamma=1.0):
     # Smith (2017), section 3.1, written out per step.
     cycle = math.floor(1 + step / (2 * size))
     x = abs(step / size - 2 * cycle + 1)
-    scale = {"triangular": 1.0, "triangular2": 1 / 2 ** (cycle - 1),
-             "exp_range": gamma**step}[mode]
+    scale = {
+        "triangular": 1.0,
+        "triangular2": 1 / 2 ** (cycle - 1),
+        "exp_range": gamma**step,
+    }[mode]
     return low + (high - low) * max(0.0, 1 - x) * scale
 
 
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
 def test_cyclical_matches_the_paper(mode):
-    schedule = CyclicalLearningRate(1e-3, 6e-3, step_size=4, mode=mode,
-                                    gamma=0.97)
+    schedule = CyclicalLearningRate(
+        1e-3, 6e-3, step_size=4, mode=mode, gamma=0.97
+    )
     steps = range(25)
     expected = [_clr_reference(s, 1e-3, 6e-3, 4, mode, 0.97) for s in steps]
     np.testing.assert_allclose(_values(schedule, steps), expected, rtol=1e-5)
@@ -36,19 +40,28 @@ def test_cyclical_matches_the_paper(mode):
 
 def test_triangular_shape():
     schedule = CyclicalLearningRate(0.1, 0.5, step_size=2)
-    np.testing.assert_allclose(_values(schedule, range(9)),
-                               [0.1, 0.3, 0.5, 0.3, 0.1, 0.3, 0.5, 0.3, 0.1],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        _values(schedule, range(9)),
+        [0.1, 0.3, 0.5, 0.3, 0.1, 0.3, 0.5, 0.3, 0.1],
+        rtol=1e-6,
+    )
     # Inverse cycling (e.g. momentum): the bounds swap roles.
     inverse = CyclicalLearningRate(0.95, 0.85, step_size=2)
-    np.testing.assert_allclose(_values(inverse, [0, 2, 4]),
-                               [0.95, 0.85, 0.95], rtol=1e-6)
+    np.testing.assert_allclose(
+        _values(inverse, [0, 2, 4]), [0.95, 0.85, 0.95], rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("anneal", ["cos", "linear"])
 def test_one_cycle_closed_form(anneal):
-    schedule = OneCycle(0.1, total_steps=100, warmup_fraction=0.25,
-                        initial_div=10.0, final_div=100.0, anneal=anneal)
+    schedule = OneCycle(
+        0.1,
+        total_steps=100,
+        warmup_fraction=0.25,
+        initial_div=10.0,
+        final_div=100.0,
+        anneal=anneal,
+    )
     momentum = schedule.momentum_schedule(0.95, 0.85)
     start, end = 0.01, 1e-4
 
@@ -58,23 +71,35 @@ def test_one_cycle_closed_form(anneal):
         return b + (a - b) * (1 + math.cos(math.pi * p)) / 2
 
     steps = [0, 10, 25, 50, 75, 100, 130]
-    lr = [interp(start, 0.1, s / 25) if s <= 25
-          else interp(0.1, end, min(1.0, (s - 25) / 75)) for s in steps]
-    mom = [interp(0.95, 0.85, s / 25) if s <= 25
-           else interp(0.85, 0.95, min(1.0, (s - 25) / 75)) for s in steps]
-    np.testing.assert_allclose(_values(schedule, steps), lr, rtol=1e-5,
-                               atol=1e-8)
+    lr = [
+        interp(start, 0.1, s / 25)
+        if s <= 25
+        else interp(0.1, end, min(1.0, (s - 25) / 75))
+        for s in steps
+    ]
+    mom = [
+        interp(0.95, 0.85, s / 25)
+        if s <= 25
+        else interp(0.85, 0.95, min(1.0, (s - 25) / 75))
+        for s in steps
+    ]
+    np.testing.assert_allclose(
+        _values(schedule, steps), lr, rtol=1e-5, atol=1e-8
+    )
     np.testing.assert_allclose(_values(momentum, steps), mom, rtol=1e-5)
     # Peak exactly at the end of the warm-up; far below the start at the end.
     assert float(schedule(25)) == pytest.approx(0.1)
     assert float(schedule(100)) == pytest.approx(end)
 
 
-@pytest.mark.parametrize("schedule", [
-    CyclicalLearningRate(1e-3, 1e-2, 5, mode="exp_range", gamma=0.99),
-    OneCycle(0.3, 50, warmup_fraction=0.4, anneal="linear"),
-    OneCycleMomentum(50, maximal_momentum=0.9, minimal_momentum=0.8),
-])
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        CyclicalLearningRate(1e-3, 1e-2, 5, mode="exp_range", gamma=0.99),
+        OneCycle(0.3, 50, warmup_fraction=0.4, anneal="linear"),
+        OneCycleMomentum(50, maximal_momentum=0.9, minimal_momentum=0.8),
+    ],
+)
 def test_config_round_trip_and_save(schedule, tmp_path):
     config = schedule.get_config()
     clone = type(schedule).from_config(config)
@@ -89,10 +114,12 @@ def test_config_round_trip_and_save(schedule, tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     restored = loaded.optimizer._learning_rate
     assert type(restored) is type(schedule)
-    np.testing.assert_allclose(_values(restored, range(12)),
-                               _values(schedule, range(12)), rtol=1e-6)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0),
-                               model.predict(x, verbose=0))
+    np.testing.assert_allclose(
+        _values(restored, range(12)), _values(schedule, range(12)), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    )
 
 
 class _ReadMomentum(keras.callbacks.Callback):
@@ -126,19 +153,29 @@ def test_sgd_momentum_really_changes_inside_fit():
     model.compile(keras.optimizers.SGD(0.05, momentum=0.9), "mse")
     model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     kernel, bias = [w.numpy().astype("float64") for w in model.weights]
-    slots = [v.numpy().astype("float64") for v in model.optimizer.variables
-             if "momentum" in v.path]
+    slots = [
+        v.numpy().astype("float64")
+        for v in model.optimizer.variables
+        if "momentum" in v.path
+    ]
     start = int(model.optimizer.iterations.numpy())
     scheduler = MomentumScheduler(schedule)
     spy = _ReadMomentum("momentum")
-    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0,
-              callbacks=[scheduler, spy])
+    model.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[scheduler, spy],
+    )
     expected_momenta = [float(schedule(start + i)) for i in range(5)]
     np.testing.assert_allclose(scheduler.values, expected_momenta, rtol=1e-6)
     np.testing.assert_allclose(spy.seen, expected_momenta, rtol=1e-6)
     m_kernel, m_bias = slots
     for i, momentum in enumerate(expected_momenta):
-        xb, yb = x[8 * i:8 * i + 8], y[8 * i:8 * i + 8]
+        xb, yb = x[8 * i : 8 * i + 8], y[8 * i : 8 * i + 8]
         error = xb @ kernel + bias - yb
         m_kernel = momentum * m_kernel - 0.05 * 2 * xb.T @ error / 8
         m_bias = momentum * m_bias - 0.05 * 2 * error.mean(axis=0)
@@ -154,22 +191,34 @@ def test_sgd_momentum_really_changes_inside_fit():
 
 def test_adam_beta_1_really_changes_inside_fit():
     x, y = _momentum_data()
-    schedule = OneCycleMomentum(10, warmup_fraction=0.5,
-                                maximal_momentum=0.95, minimal_momentum=0.5,
-                                anneal="linear")
+    schedule = OneCycleMomentum(
+        10,
+        warmup_fraction=0.5,
+        maximal_momentum=0.95,
+        minimal_momentum=0.5,
+        anneal="linear",
+    )
 
     def train(callbacks):
         keras.utils.set_random_seed(3)
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         model.compile(keras.optimizers.Adam(0.05, beta_1=0.95), "mse")
-        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
-                  callbacks=callbacks)
+        model.fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
         return model
 
     spy = _ReadMomentum("beta_1")
     scheduled = train([MomentumScheduler(schedule), spy])
-    np.testing.assert_allclose(spy.seen, _values(schedule, range(10)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        spy.seen, _values(schedule, range(10)), rtol=1e-6
+    )
     # NumPy Adam with the scheduled beta_1 (and beta_1 ** t as Keras does).
     keras.utils.set_random_seed(3)
     reference = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -178,7 +227,10 @@ def test_adam_beta_1_really_changes_inside_fit():
     s = [np.zeros_like(p) for p in params]
     for t in range(10):
         b1 = float(schedule(t))
-        xb, yb = x[8 * (t % 5):8 * (t % 5) + 8], y[8 * (t % 5):8 * (t % 5) + 8]
+        xb, yb = (
+            x[8 * (t % 5) : 8 * (t % 5) + 8],
+            y[8 * (t % 5) : 8 * (t % 5) + 8],
+        )
         error = xb @ params[0] + params[1] - yb
         grads = [2 * xb.T @ error / 8, 2 * error.mean(axis=0)]
         alpha = 0.05 * np.sqrt(1 - 0.999 ** (t + 1)) / (1 - b1 ** (t + 1))
@@ -186,11 +238,13 @@ def test_adam_beta_1_really_changes_inside_fit():
             m[i] = m[i] + (g - m[i]) * (1 - b1)
             s[i] = s[i] + (g**2 - s[i]) * (1 - 0.999)
             params[i] = params[i] - alpha * m[i] / (np.sqrt(s[i]) + 1e-7)
-    np.testing.assert_allclose(scheduled.weights[0].numpy(), params[0],
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        scheduled.weights[0].numpy(), params[0], rtol=1e-4, atol=1e-6
+    )
     constant = train([])
-    assert not np.allclose(constant.weights[0].numpy(), params[0],
-                           rtol=1e-4, atol=1e-6)
+    assert not np.allclose(
+        constant.weights[0].numpy(), params[0], rtol=1e-4, atol=1e-6
+    )
 
 
 def test_errors():
@@ -224,5 +278,9 @@ def test_errors():
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         model.compile(optimizer, "mse")
         with pytest.raises(ValueError, match=match):
-            model.fit(x, y, verbose=0,
-                      callbacks=[MomentumScheduler(OneCycleMomentum(10))])
+            model.fit(
+                x,
+                y,
+                verbose=0,
+                callbacks=[MomentumScheduler(OneCycleMomentum(10))],
+            )

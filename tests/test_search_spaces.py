@@ -34,11 +34,17 @@ def test_names_and_defaults():
     lr = hp._hps["learning_rate"][0]
     assert (lr.min_value, lr.max_value, lr.sampling) == (1e-4, 1e-1, "log")
     assert hp._hps["kernel_regularizer"][0].values == [
-        "none", "l1", "l2", "elastic_net"
+        "none",
+        "l1",
+        "l2",
+        "elastic_net",
     ]
     assert hp._hps["bias_initializer"][0].values == [0.0, 0.01, 0.1]
     assert hp._hps["kernel_initializer"][0].values == [
-        "glorot_uniform", "he_normal", "orthogonal", "sparse"
+        "glorot_uniform",
+        "he_normal",
+        "orthogonal",
+        "sparse",
     ]
 
 
@@ -50,8 +56,11 @@ def test_regularization_kinds_and_conditional_strengths():
         "elastic_net": 1e-3 * np.abs(x).sum() + 1e-2 * (x**2).sum(),
     }
     for kind, penalty in expected.items():
-        hp = _hp(kernel_regularizer=kind, kernel_regularizer_l1=1e-3,
-                 kernel_regularizer_l2=1e-2)
+        hp = _hp(
+            kernel_regularizer=kind,
+            kernel_regularizer_l1=1e-3,
+            kernel_regularizer_l2=1e-2,
+        )
         regularizer = regularization_space(hp)["kernel_regularizer"]
         assert float(regularizer(x)) == pytest.approx(penalty, rel=1e-5)
         active = {p.name for p in hp.space if hp.is_active(p)}
@@ -73,8 +82,11 @@ def test_initializers_include_sparse_and_spectral_radius():
     name = "cell_options.recurrent_initializer"
     hp = _hp(**{name: "spectral_radius", f"{name}_radius": 0.8})
     spectral = initializer_space(
-        hp, choices=("orthogonal", "spectral_radius"), default="orthogonal",
-        name=name, seed=2,
+        hp,
+        choices=("orthogonal", "spectral_radius"),
+        default="orthogonal",
+        name=name,
+        seed=2,
     )[name]
     matrix = keras.ops.convert_to_numpy(spectral((16, 16)))
     # Independent check of the radius: the largest eigenvalue modulus.
@@ -98,20 +110,26 @@ def test_recipe_hypermodel_merges_fixed_spaces_and_dotted_keys():
         return {"cell_options.dropout": hp.Float("cell_dropout", 0, 0.5)}
 
     hypermodel = RecipeHyperModel(
-        builder, [learning_rate_space, nested],
-        fixed={"units": 8, "cell_options": {"peephole": True},
-               "learning_rate": 0.5},
+        builder,
+        [learning_rate_space, nested],
+        fixed={
+            "units": 8,
+            "cell_options": {"peephole": True},
+            "learning_rate": 0.5,
+        },
     )
     hp = keras_tuner.HyperParameters()
     built = hypermodel.build(hp)
     assert built == {
-        "units": 8, "learning_rate": 1e-3,
+        "units": 8,
+        "learning_rate": 1e-3,
         "cell_options": {"peephole": True, "dropout": 0.0},
     }
     assert hypermodel.name == "builder"
     combined = combine_spaces(learning_rate_space, dropout_space)
     assert combined(keras_tuner.HyperParameters()) == {
-        "learning_rate": 1e-3, "dropout": 0.0,
+        "learning_rate": 1e-3,
+        "dropout": 0.0,
     }
 
 
@@ -121,23 +139,36 @@ def test_two_trial_search(tmp_path):
     y = rng.integers(0, 10, 64)
     hypermodel = RecipeHyperModel(
         build_mlp_classifier,
-        [learning_rate_space, dropout_space, regularization_space,
-         initializer_space, bias_initializer_space],
+        [
+            learning_rate_space,
+            dropout_space,
+            regularization_space,
+            initializer_space,
+            bias_initializer_space,
+        ],
         fixed={"hidden_units": (8,)},
     )
     tuner = keras_tuner.RandomSearch(
-        hypermodel, objective="val_loss", max_trials=2, seed=0,
-        directory=tmp_path, project_name="search",
+        hypermodel,
+        objective="val_loss",
+        max_trials=2,
+        seed=0,
+        directory=tmp_path,
+        project_name="search",
     )
-    tuner.search(x, y, validation_split=0.25, epochs=1, batch_size=16,
-                 verbose=0)
+    tuner.search(
+        x, y, validation_split=0.25, epochs=1, batch_size=16, verbose=0
+    )
     trials = tuner.oracle.get_best_trials(2)
     assert len(trials) == 2
     assert all(t.status == "COMPLETED" for t in trials)
-    assert {"learning_rate", "dropout", "kernel_regularizer",
-            "kernel_initializer", "bias_initializer"} <= set(
-        trials[0].hyperparameters.values
-    )
+    assert {
+        "learning_rate",
+        "dropout",
+        "kernel_regularizer",
+        "kernel_initializer",
+        "bias_initializer",
+    } <= set(trials[0].hyperparameters.values)
 
 
 def test_errors():

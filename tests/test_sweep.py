@@ -28,9 +28,16 @@ def _data(n=64, seed=0):
 def _run(tmp_path, builder=build_mlp_classifier, **kwargs):
     train, validation = _data()
     options = dict(
-        space=[learning_rate_space, dropout_space], max_trials=3, epochs=2,
-        batch_size=16, validation_data=validation, directory=tmp_path,
-        project_name="p", fixed={"hidden_units": (4,)}, seed=0, verbose=0,
+        space=[learning_rate_space, dropout_space],
+        max_trials=3,
+        epochs=2,
+        batch_size=16,
+        validation_data=validation,
+        directory=tmp_path,
+        project_name="p",
+        fixed={"hidden_units": (4,)},
+        seed=0,
+        verbose=0,
     )
     options.update(kwargs)
     return sweep(builder, train, **options)
@@ -62,15 +69,25 @@ def test_frame_has_every_hyperparameter_metric_epoch_and_csv(tmp_path):
     frame = _run(tmp_path)
     assert len(frame) == 3
     assert list(frame["status"]) == ["completed"] * 3
-    for column in ["learning_rate", "dropout", "loss_epoch_1",
-                   "val_loss_epoch_2", "accuracy_epoch_2",
-                   "best_val_loss", "best_val_accuracy", "start", "end"]:
+    for column in [
+        "learning_rate",
+        "dropout",
+        "loss_epoch_1",
+        "val_loss_epoch_2",
+        "accuracy_epoch_2",
+        "best_val_loss",
+        "best_val_accuracy",
+        "start",
+        "end",
+    ]:
         assert column in frame.columns, column
     for _, row in frame.iterrows():
-        assert row["best_val_loss"] == min(row["val_loss_epoch_1"],
-                                           row["val_loss_epoch_2"])
-        assert row["best_val_accuracy"] == max(row["val_accuracy_epoch_1"],
-                                               row["val_accuracy_epoch_2"])
+        assert row["best_val_loss"] == min(
+            row["val_loss_epoch_1"], row["val_loss_epoch_2"]
+        )
+        assert row["best_val_accuracy"] == max(
+            row["val_accuracy_epoch_1"], row["val_accuracy_epoch_2"]
+        )
         assert pd.Timestamp(row["start"]) <= pd.Timestamp(row["end"])
     csv = pd.read_csv(tmp_path / "p" / "trials.csv")
     assert len(csv) == 3
@@ -79,8 +96,9 @@ def test_frame_has_every_hyperparameter_metric_epoch_and_csv(tmp_path):
     pytest.importorskip("matplotlib")
     figure = plot_metric_vs_hyperparameters(frame, path=tmp_path / "a.png")
     assert len([ax for ax in figure.axes if ax.get_visible()]) == 2
-    plot_parallel_coordinates(frame, "best_val_accuracy",
-                              path=tmp_path / "b.png")
+    plot_parallel_coordinates(
+        frame, "best_val_accuracy", path=tmp_path / "b.png"
+    )
     assert (tmp_path / "b.png").stat().st_size > 0
     with pytest.raises(ValueError, match="`metric` must be a column"):
         plot_parallel_coordinates(frame, "val_f1")
@@ -109,8 +127,9 @@ def test_failed_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
 
 def test_median_rule_against_hand_computed_medians():
     curves = [[1.0, 0.8, 0.6], [1.2, 1.0, 0.9], [0.9, 0.7, 0.5]]
-    rule = MedianStopping("val_loss", "min", curves, min_trials=3,
-                          grace_epochs=2)
+    rule = MedianStopping(
+        "val_loss", "min", curves, min_trials=3, grace_epochs=2
+    )
     # Running means up to epoch 2: 0.9, 1.1, 0.8 -> median 0.9.
     assert rule.should_stop([1.0, 0.95])
     assert not rule.should_stop([1.0, 0.85])
@@ -118,10 +137,12 @@ def test_median_rule_against_hand_computed_medians():
     # Epoch 3: means 0.8, 1.0333, 0.7 -> median 0.8.
     assert rule.should_stop([1.0, 0.9, 0.81])
     assert not rule.should_stop([1.0, 0.9, 0.79])
-    assert not MedianStopping("val_loss", "min", curves[:2],
-                              grace_epochs=1).should_stop([9.0])
-    accuracy = MedianStopping("acc", "max", [[0.5], [0.7], [0.9]],
-                              grace_epochs=1)
+    assert not MedianStopping(
+        "val_loss", "min", curves[:2], grace_epochs=1
+    ).should_stop([9.0])
+    accuracy = MedianStopping(
+        "acc", "max", [[0.5], [0.7], [0.9]], grace_epochs=1
+    )
     assert accuracy.should_stop([0.6]) and not accuracy.should_stop([0.8])
 
 
@@ -136,15 +157,18 @@ def test_median_stopping_ends_a_bad_trial_without_failing_it(tmp_path):
         rate = 0.0 if builds == 2 else 3e-2
         return build_mlp_classifier(hidden_units=(4,), learning_rate=rate)
 
-    frame = _run(tmp_path, builder=builder, space=dropout_space, epochs=3,
-                 fixed=None, median_stopping={"min_trials": 2,
-                                              "grace_epochs": 1})
-    assert list(frame["status"]) == ["completed", "completed",
-                                     "stopped_early"]
+    frame = _run(
+        tmp_path,
+        builder=builder,
+        space=dropout_space,
+        epochs=3,
+        fixed=None,
+        median_stopping={"min_trials": 2, "grace_epochs": 1},
+    )
+    assert list(frame["status"]) == ["completed", "completed", "stopped_early"]
     stopped = frame.iloc[2]
     assert stopped["epochs"] == 1 and pd.isna(stopped["error"])
-    trial = json.loads((tmp_path / "p" / "trial_2" / "trial.json")
-                       .read_text())
+    trial = json.loads((tmp_path / "p" / "trial_2" / "trial.json").read_text())
     assert trial["status"] == "COMPLETED"
 
 
@@ -166,8 +190,9 @@ def test_interrupted_sweep_resumes_without_losing_or_repeating(tmp_path):
 
 
 def test_hyperband_records_its_rounds(tmp_path):
-    frame = _run(tmp_path, tuner="hyperband", epochs=2,
-                 space=learning_rate_space)
+    frame = _run(
+        tmp_path, tuner="hyperband", epochs=2, space=learning_rate_space
+    )
     assert set(frame["status"]) == {"completed"}
     assert {"tuner/epochs", "tuner/bracket"} <= set(frame.columns)
     assert (frame["epochs"] <= 2).all()
@@ -185,7 +210,8 @@ def test_errors(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="`data` must be `\\(x, y\\)`"):
         sweep(build_mlp_classifier, train[0])
     with pytest.raises(ValueError, match="`median_stopping` must be"):
-        sweep(build_mlp_classifier, train, median_stopping=3,
-              directory=tmp_path)
+        sweep(
+            build_mlp_classifier, train, median_stopping=3, directory=tmp_path
+        )
     with pytest.raises(ValueError, match="`direction` must be one of"):
         MedianStopping("val_loss", "down", [])

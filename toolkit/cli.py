@@ -15,20 +15,32 @@ def _demo(args):
     x, y = adding_problem(args.samples, args.timesteps, seed=args.seed)
     x_test, y_test = adding_problem(1000, args.timesteps, seed=args.seed + 1)
     model = build_sequence_regressor(
-        args.timesteps, 2, cell="lstm", units=args.units,
-        learning_rate=args.learning_rate, clipnorm=1.0,
+        args.timesteps,
+        2,
+        cell="lstm",
+        units=args.units,
+        learning_rate=args.learning_rate,
+        clipnorm=1.0,
     )
     print(
         f"Adding problem, T={args.timesteps}: {args.samples} training "
         f"sequences, LSTM with {args.units} units "
         f"({model.count_params()} parameters)."
     )
-    model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size,
-              validation_split=0.1, verbose=1)
+    model.fit(
+        x,
+        y,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_split=0.1,
+        verbose=1,
+    )
     mse = float(model.evaluate(x_test, y_test, verbose=0)[0])
     baseline = float(np.mean((y_test - y.mean()) ** 2))
-    print(f"test MSE: {mse:.4f}   baseline (predict the mean): "
-          f"{baseline:.4f}   ratio: {mse / baseline:.3f}")
+    print(
+        f"test MSE: {mse:.4f}   baseline (predict the mean): "
+        f"{baseline:.4f}   ratio: {mse / baseline:.3f}"
+    )
     return 0 if np.isfinite(mse) else 1
 
 
@@ -60,17 +72,21 @@ def _sweep(args):
         command = [sys.executable, "-m", "toolkit.cli", "sweep", args.config]
         if args.overwrite:
             command.append("--overwrite")
-        print(f"Starting a chief and {args.workers} workers on "
-              f"127.0.0.1:{args.port}.")
+        print(
+            f"Starting a chief and {args.workers} workers on "
+            f"127.0.0.1:{args.port}."
+        )
         codes = launch_local(command, workers=args.workers, port=args.port)
         print("exit codes:", codes)
         return max(codes.values())
     role = os.environ.get("KERASTUNER_TUNER_ID")
-    print(f"Sweep {config['project_name']!r}: recipe {config['recipe']}, "
-          f"data {config['data']}, tuner {config['tuner']}, "
-          f"{config['max_trials']} trials x {config['epochs']} epochs"
-          + (f" (distributed, this process: {role})" if role else ""),
-          flush=True)
+    print(
+        f"Sweep {config['project_name']!r}: recipe {config['recipe']}, "
+        f"data {config['data']}, tuner {config['tuner']}, "
+        f"{config['max_trials']} trials x {config['epochs']} epochs"
+        + (f" (distributed, this process: {role})" if role else ""),
+        flush=True,
+    )
     frame = sweep_config.run_config(config, verbose=1)
     project = pathlib.Path(config["directory"]) / config["project_name"]
     objective = f"best_{config['objective']}"
@@ -112,14 +128,23 @@ def _add_sweep(subparsers):
         "resumes when run again",
     )
     parser.add_argument("config", help="the configuration file")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start afresh instead of resuming")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="run a chief and this many workers locally")
-    parser.add_argument("--port", type=int, default=8000,
-                        help="the chief's port with --workers")
-    parser.add_argument("--top", type=int, default=10,
-                        help="rows of the best-trials table")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh instead of resuming",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run a chief and this many workers locally",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="the chief's port with --workers"
+    )
+    parser.add_argument(
+        "--top", type=int, default=10, help="rows of the best-trials table"
+    )
     parser.set_defaults(handler=_sweep)
 
 
@@ -131,9 +156,15 @@ def _lr_find(args):
     builder, _ = sweep_config.resolve_recipe(args.recipe)
     (x, y), _ = sweep_config.load_data(args.data, {"seed": args.seed})
     model = builder()
-    result = lr_range_test(model, x, y, batch_size=args.batch_size,
-                           steps=args.steps, min_lr=args.min_lr,
-                           max_lr=args.max_lr)
+    result = lr_range_test(
+        model,
+        x,
+        y,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        min_lr=args.min_lr,
+        max_lr=args.max_lr,
+    )
     for rule, lr in result.suggestions.items():
         print(f"{rule:>14}: {lr:.3g}")
     if args.plot:
@@ -147,8 +178,9 @@ def _add_lr_find(subparsers):
         "lr-find", help="LR range test of a recipe on the shipped digits"
     )
     parser.add_argument("--recipe", default="mlp_classifier")
-    parser.add_argument("--data", default="digits",
-                        choices=["digits", "digits_images"])
+    parser.add_argument(
+        "--data", default="digits", choices=["digits", "digits_images"]
+    )
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--min-lr", type=float, default=1e-6)

@@ -88,8 +88,7 @@ def load_digits(shape="flat", scale=True):
     return x, y
 
 
-def digits_split(validation_fraction=0.25, shape="flat", scale=True,
-                 seed=0):
+def digits_split(validation_fraction=0.25, shape="flat", scale=True, seed=0):
     """The digits shuffled with `seed` and split into training and
     validation sets, each class split in the same proportion.
 
@@ -111,8 +110,12 @@ def digits_split(validation_fraction=0.25, shape="flat", scale=True,
     ```
     """
     fraction = v.check_in_range(
-        "validation_fraction", validation_fraction, 0.0, 1.0,
-        low_closed=False, high_closed=False,
+        "validation_fraction",
+        validation_fraction,
+        0.0,
+        1.0,
+        low_closed=False,
+        high_closed=False,
     )
     x, y = load_digits(shape=shape, scale=scale)
     rng = np.random.default_rng(seed)

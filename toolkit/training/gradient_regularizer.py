@@ -71,8 +71,15 @@ class FlowRegularizedRNN(keras.Model):
         training recurrent neural networks", ICML 2013, section 3.3.
     """
 
-    def __init__(self, cell, head=None, strength=1.0,
-                 return_sequences=False, epsilon=1e-12, **kwargs):
+    def __init__(
+        self,
+        cell,
+        head=None,
+        strength=1.0,
+        return_sequences=False,
+        epsilon=1e-12,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(cell, dict):
             cell = keras.layers.deserialize(cell)
@@ -88,15 +95,18 @@ class FlowRegularizedRNN(keras.Model):
                 "Argument `head` must be a Keras layer or None. "
                 f"Received: head={head!r}"
             )
-        self.strength = v.check_in_range("strength", strength, 0.0,
-                                         float("inf"), high_closed=False)
-        self.epsilon = v.check_in_range("epsilon", epsilon, 0.0, 1.0,
-                                        low_closed=False)
+        self.strength = v.check_in_range(
+            "strength", strength, 0.0, float("inf"), high_closed=False
+        )
+        self.epsilon = v.check_in_range(
+            "epsilon", epsilon, 0.0, 1.0, low_closed=False
+        )
         self.return_sequences = bool(return_sequences)
         self.cell = cell
         self.head = head
-        self.rnn = keras.layers.RNN(cell, return_sequences=return_sequences,
-                                    name="rnn")
+        self.rnn = keras.layers.RNN(
+            cell, return_sequences=return_sequences, name="rnn"
+        )
         self.penalty_tracker = keras.metrics.Mean(name="flow_penalty")
 
     def call(self, inputs, training=False):
@@ -148,23 +158,32 @@ class FlowRegularizedRNN(keras.Model):
                 history.append(new_states)
                 outputs.append(output)
                 states = new_states
-            sequence = (ops.stack(outputs, axis=1) if self.return_sequences
-                        else outputs[-1])
+            sequence = (
+                ops.stack(outputs, axis=1)
+                if self.return_sequences
+                else outputs[-1]
+            )
             y_pred = sequence
             if self.head is not None:
                 y_pred = self.head(sequence, training=training)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred,
-                                     sample_weight=sample_weight,
-                                     training=training)
+            loss = self.compute_loss(
+                x=x,
+                y=y,
+                y_pred=y_pred,
+                sample_weight=sample_weight,
+                training=training,
+            )
         arriving = tape.gradient(
-            loss, history[1:],
+            loss,
+            history[1:],
             unconnected_gradients=tf.UnconnectedGradients.ZERO,
         )
         penalty = 0.0
         for step in range(steps):
             incoming = [ops.stop_gradient(g) for g in arriving[step]]
             passed = step_tapes[step].gradient(
-                history[step + 1], history[step],
+                history[step + 1],
+                history[step],
                 output_gradients=incoming,
                 unconnected_gradients=tf.UnconnectedGradients.ZERO,
             )
@@ -195,14 +214,19 @@ class FlowRegularizedRNN(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "cell": keras.layers.serialize(self.cell),
-            "head": (None if self.head is None
-                     else keras.layers.serialize(self.head)),
-            "strength": self.strength,
-            "return_sequences": self.return_sequences,
-            "epsilon": self.epsilon,
-        })
+        config.update(
+            {
+                "cell": keras.layers.serialize(self.cell),
+                "head": (
+                    None
+                    if self.head is None
+                    else keras.layers.serialize(self.head)
+                ),
+                "strength": self.strength,
+                "return_sequences": self.return_sequences,
+                "epsilon": self.epsilon,
+            }
+        )
         return config
 
 

@@ -64,9 +64,15 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     MODES = ("triangular", "triangular2", "exp_range")
 
-    def __init__(self, initial_learning_rate, maximal_learning_rate,
-                 step_size, mode="triangular", gamma=1.0,
-                 name="CyclicalLearningRate"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        maximal_learning_rate,
+        step_size,
+        mode="triangular",
+        gamma=1.0,
+        name="CyclicalLearningRate",
+    ):
         super().__init__()
         self.initial_learning_rate = _check_non_negative(
             "initial_learning_rate", initial_learning_rate
@@ -76,8 +82,9 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         )
         self.step_size = v.check_positive_int("step_size", step_size)
         self.mode = v.check_choice("mode", mode, set(self.MODES))
-        self.gamma = v.check_in_range("gamma", gamma, 0.0, 1.0,
-                                      low_closed=False)
+        self.gamma = v.check_in_range(
+            "gamma", gamma, 0.0, 1.0, low_closed=False
+        )
         self.name = name
 
     def __call__(self, step):
@@ -161,13 +168,24 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     ANNEALS = ("cos", "linear")
 
-    def __init__(self, maximal_learning_rate, total_steps,
-                 warmup_fraction=0.3, initial_div=25.0, final_div=1e4,
-                 anneal="cos", name="OneCycle"):
+    def __init__(
+        self,
+        maximal_learning_rate,
+        total_steps,
+        warmup_fraction=0.3,
+        initial_div=25.0,
+        final_div=1e4,
+        anneal="cos",
+        name="OneCycle",
+    ):
         super().__init__()
         self.maximal_learning_rate = v.check_in_range(
-            "maximal_learning_rate", maximal_learning_rate, 0.0, math.inf,
-            low_closed=False, high_closed=False,
+            "maximal_learning_rate",
+            maximal_learning_rate,
+            0.0,
+            math.inf,
+            low_closed=False,
+            high_closed=False,
         )
         self.total_steps = _check_total_steps(total_steps)
         self.warmup_fraction = _check_warmup(warmup_fraction)
@@ -179,17 +197,23 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     def __call__(self, step):
         start = self.maximal_learning_rate / self.initial_div
         return _two_phase(
-            step, self.total_steps, self.warmup_fraction, self.anneal,
-            start, self.maximal_learning_rate, start / self.final_div,
+            step,
+            self.total_steps,
+            self.warmup_fraction,
+            self.anneal,
+            start,
+            self.maximal_learning_rate,
+            start / self.final_div,
         )
 
-    def momentum_schedule(self, maximal_momentum=0.95,
-                          minimal_momentum=0.85):
+    def momentum_schedule(self, maximal_momentum=0.95, minimal_momentum=0.85):
         """The matching `OneCycleMomentum` (same steps, warm-up, anneal)."""
         return OneCycleMomentum(
-            self.total_steps, warmup_fraction=self.warmup_fraction,
+            self.total_steps,
+            warmup_fraction=self.warmup_fraction,
             maximal_momentum=maximal_momentum,
-            minimal_momentum=minimal_momentum, anneal=self.anneal,
+            minimal_momentum=minimal_momentum,
+            anneal=self.anneal,
         )
 
     def get_config(self):
@@ -244,27 +268,39 @@ class OneCycleMomentum(keras.optimizers.schedules.LearningRateSchedule):
         hyper-parameters: Part 1", arXiv:1803.09820, 2018.
     """
 
-    def __init__(self, total_steps, warmup_fraction=0.3,
-                 maximal_momentum=0.95, minimal_momentum=0.85,
-                 anneal="cos", name="OneCycleMomentum"):
+    def __init__(
+        self,
+        total_steps,
+        warmup_fraction=0.3,
+        maximal_momentum=0.95,
+        minimal_momentum=0.85,
+        anneal="cos",
+        name="OneCycleMomentum",
+    ):
         super().__init__()
         self.total_steps = _check_total_steps(total_steps)
         self.warmup_fraction = _check_warmup(warmup_fraction)
         self.maximal_momentum = v.check_in_range(
-            "maximal_momentum", maximal_momentum, 0.0, 1.0,
+            "maximal_momentum",
+            maximal_momentum,
+            0.0,
+            1.0,
             high_closed=False,
         )
         self.minimal_momentum = v.check_in_range(
             "minimal_momentum", minimal_momentum, 0.0, self.maximal_momentum
         )
-        self.anneal = v.check_choice("anneal", anneal,
-                                     set(OneCycle.ANNEALS))
+        self.anneal = v.check_choice("anneal", anneal, set(OneCycle.ANNEALS))
         self.name = name
 
     def __call__(self, step):
         return _two_phase(
-            step, self.total_steps, self.warmup_fraction, self.anneal,
-            self.maximal_momentum, self.minimal_momentum,
+            step,
+            self.total_steps,
+            self.warmup_fraction,
+            self.anneal,
+            self.maximal_momentum,
+            self.minimal_momentum,
             self.maximal_momentum,
         )
 
@@ -341,7 +377,9 @@ class MomentumScheduler(keras.callbacks.Callback):
                 "momentum=0.0"
             )
         self._variable = _ScheduledValue(
-            initial, dtype="float32", trainable=False,
+            initial,
+            dtype="float32",
+            trainable=False,
             name=f"scheduled_{self._attribute}",
         )
         # Bypass the optimizer's variable tracking: the slot list and the
@@ -362,8 +400,9 @@ class MomentumScheduler(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         optimizer = self.model.optimizer
-        object.__setattr__(optimizer, self._attribute,
-                           float(self._variable.numpy()))
+        object.__setattr__(
+            optimizer, self._attribute, float(self._variable.numpy())
+        )
         self.model.make_train_function(force=True)
 
 
@@ -393,12 +432,14 @@ class _ScheduledValue(keras.Variable):
 
 
 def _is_zero(value):
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and value == 0)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value == 0
+    )
 
 
-def _two_phase(step, total_steps, warmup_fraction, anneal, start, peak,
-               end):
+def _two_phase(step, total_steps, warmup_fraction, anneal, start, peak, end):
     step = ops.minimum(ops.cast(step, "float32"), float(total_steps))
     warmup = max(1.0, round(warmup_fraction * total_steps))
     rest = max(1.0, total_steps - warmup)
@@ -430,8 +471,9 @@ def _check_total_steps(value):
 
 
 def _check_warmup(value):
-    return v.check_in_range("warmup_fraction", value, 0.0, 1.0,
-                            low_closed=False, high_closed=False)
+    return v.check_in_range(
+        "warmup_fraction", value, 0.0, 1.0, low_closed=False, high_closed=False
+    )
 
 
 def _check_div(name, value):

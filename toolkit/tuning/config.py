@@ -94,12 +94,13 @@ def check_config(config, source="config"):
     unknown = sorted(set(config) - set(KEYS))
     if unknown:
         raise ValueError(
-            f"{source}: unknown keys {unknown}; allowed keys are "
-            f"{sorted(KEYS)}"
+            f"{source}: unknown keys {unknown}; allowed keys are {sorted(KEYS)}"
         )
-    missing = [key for key, default in KEYS.items()
-               if default is None and key in ("recipe", "data")
-               and key not in config]
+    missing = [
+        key
+        for key, default in KEYS.items()
+        if default is None and key in ("recipe", "data") and key not in config
+    ]
     if missing:
         raise ValueError(f"{source}: missing required keys {missing}")
     filled = {**KEYS, **config}
@@ -116,7 +117,8 @@ def resolve_recipe(name):
     builder = getattr(recipes, f"build_{name}", None)
     if builder is None:
         known = sorted(
-            attribute[len("build_"):] for attribute in dir(recipes)
+            attribute[len("build_") :]
+            for attribute in dir(recipes)
             if attribute.startswith("build_")
         )
         raise ValueError(
@@ -151,7 +153,7 @@ def resolve_space(space, default_space):
                 "Each entry of `space` must be a name or {name: {arguments}}."
                 f" Received: {entry!r}"
             )
-        (name, arguments), = entry.items()
+        ((name, arguments),) = entry.items()
         function = SPACES[v.check_choice("space", name, set(SPACES))]
         functions.append(_bind(function, dict(arguments or {})))
     return functions
@@ -182,17 +184,24 @@ def run_config(config, verbose=1):
     train, validation = load_data(config["data"], config["data_options"])
     fixed = dict(config["fixed"] or {})
     frame = sweep(
-        builder, train, spaces, tuner=config["tuner"],
-        max_trials=config["max_trials"], directory=config["directory"],
+        builder,
+        train,
+        spaces,
+        tuner=config["tuner"],
+        max_trials=config["max_trials"],
+        directory=config["directory"],
         project_name=config["project_name"],
-        objective=config["objective"], epochs=config["epochs"],
-        batch_size=config["batch_size"], validation_data=validation,
-        fixed=fixed, early_stopping=config["early_stopping"],
-        median_stopping=config["median_stopping"], seed=config["seed"],
-        overwrite=config["overwrite"], verbose=verbose,
-        max_consecutive_failed_trials=config[
-            "max_consecutive_failed_trials"
-        ],
+        objective=config["objective"],
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        validation_data=validation,
+        fixed=fixed,
+        early_stopping=config["early_stopping"],
+        median_stopping=config["median_stopping"],
+        seed=config["seed"],
+        overwrite=config["overwrite"],
+        verbose=verbose,
+        max_consecutive_failed_trials=config["max_consecutive_failed_trials"],
     )
     return frame
 

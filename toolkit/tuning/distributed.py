@@ -53,8 +53,10 @@ def role_environment(tuner_id, ip="127.0.0.1", port=8000):
             "Argument `tuner_id` must be 'chief' or a non-empty worker "
             f"name. Received: tuner_id={tuner_id!r}"
         )
-    if isinstance(port, bool) or not isinstance(port, int) or not (
-        0 < port < 65536
+    if (
+        isinstance(port, bool)
+        or not isinstance(port, int)
+        or not (0 < port < 65536)
     ):
         raise ValueError(
             "Argument `port` must be an integer in [1, 65535]. "
@@ -67,8 +69,15 @@ def role_environment(tuner_id, ip="127.0.0.1", port=8000):
     }
 
 
-def launch_local(command, workers=2, port=8000, ip="127.0.0.1", env=None,
-                 cwd=None, timeout=None):
+def launch_local(
+    command,
+    workers=2,
+    port=8000,
+    ip="127.0.0.1",
+    env=None,
+    cwd=None,
+    timeout=None,
+):
     """Run `command` as a chief and `workers` workers on this machine and
     wait for all of them.
 
@@ -92,8 +101,10 @@ def launch_local(command, workers=2, port=8000, ip="127.0.0.1", env=None,
                   "examples/sweep_digits.yaml"], workers=2, port=8123)
     ```
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or (
-        workers < 1
+    if (
+        isinstance(workers, bool)
+        or not isinstance(workers, int)
+        or (workers < 1)
     ):
         raise ValueError(
             "Argument `workers` must be a positive integer. "
@@ -105,7 +116,8 @@ def launch_local(command, workers=2, port=8000, ip="127.0.0.1", env=None,
     try:
         for name in names:
             processes[name] = subprocess.Popen(
-                list(command), cwd=cwd,
+                list(command),
+                cwd=cwd,
                 env={**base, **role_environment(name, ip, port)},
             )
         codes = {}
@@ -124,7 +136,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     split = argv.index("--")
     workers, port = int(argv[0]), int(argv[1])
-    codes = launch_local(argv[split + 1:], workers=workers, port=port)
+    codes = launch_local(argv[split + 1 :], workers=workers, port=port)
     return max(codes.values())
 
 

@@ -6,17 +6,29 @@ import numpy as np
 
 def hyperparameter_columns(frame):
     """The hyperparameter columns of a `sweep` DataFrame."""
-    fixed = {"trial_id", "status", "start", "end", "duration_s", "epochs",
-             "tuner_id", "error"}
+    fixed = {
+        "trial_id",
+        "status",
+        "start",
+        "end",
+        "duration_s",
+        "epochs",
+        "tuner_id",
+        "error",
+    }
     return [
-        column for column in frame.columns
-        if column not in fixed and not column.startswith("best_")
-        and "_epoch_" not in column and not column.startswith("tuner/")
+        column
+        for column in frame.columns
+        if column not in fixed
+        and not column.startswith("best_")
+        and "_epoch_" not in column
+        and not column.startswith("tuner/")
     ]
 
 
-def plot_metric_vs_hyperparameters(frame, metric="best_val_loss",
-                                   path=None, columns=3):
+def plot_metric_vs_hyperparameters(
+    frame, metric="best_val_loss", path=None, columns=3
+):
     """One panel per hyperparameter: the metric of every trial against its
     value (log axis for positive values spanning more than a decade;
     categories along the axis for strings).
@@ -42,8 +54,9 @@ def plot_metric_vs_hyperparameters(frame, metric="best_val_loss",
     names = hyperparameter_columns(frame)
     rows = max(1, int(np.ceil(len(names) / columns)))
     width = min(columns, max(1, len(names)))
-    figure, axes = plt.subplots(rows, width, figsize=(4 * width, 3 * rows),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        rows, width, figsize=(4 * width, 3 * rows), squeeze=False
+    )
     finished = frame[frame[metric].notna()]
     for ax, name in zip(axes.flat, names):
         rows = finished[finished[name].notna()]
@@ -57,13 +70,14 @@ def plot_metric_vs_hyperparameters(frame, metric="best_val_loss",
         else:
             labels = sorted(values.astype(str).unique())
             where = {label: i for i, label in enumerate(labels)}
-            ax.scatter([where[x] for x in values.astype(str)],
-                       rows[metric], s=25)
+            ax.scatter(
+                [where[x] for x in values.astype(str)], rows[metric], s=25
+            )
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, rotation=30, ha="right")
         ax.set_xlabel(name)
         ax.set_ylabel(metric)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     figure.tight_layout()
     if path is not None:
@@ -100,8 +114,12 @@ def plot_parallel_coordinates(frame, metric="best_val_loss", path=None):
     span = np.ptp(colour) or 1.0
     cmap = plt.get_cmap("viridis")
     for trial in range(scaled.shape[1]):
-        ax.plot(range(len(names)), scaled[:, trial], alpha=0.8,
-                color=cmap((colour[trial] - colour.min()) / span))
+        ax.plot(
+            range(len(names)),
+            scaled[:, trial],
+            alpha=0.8,
+            color=cmap((colour[trial] - colour.min()) / span),
+        )
     for index, labels in enumerate(ticks):
         ax.axvline(index, color="0.6", lw=0.8)
         for level, label in labels:
@@ -137,8 +155,7 @@ def _scale(values):
         low, high = shown.min(), shown.max()
         span = (high - low) or 1.0
         position[~missing] = (shown - low) / span
-        labels += [(0.0, f"{numbers.min():.3g}"),
-                   (1.0, f"{numbers.max():.3g}")]
+        labels += [(0.0, f"{numbers.min():.3g}"), (1.0, f"{numbers.max():.3g}")]
         return position, labels
     text = present.astype(str)
     levels = sorted(text.unique())

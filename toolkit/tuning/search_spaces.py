@@ -30,8 +30,9 @@ INITIALIZERS = (
 )
 
 
-def learning_rate_space(hp, min_value=1e-4, max_value=1e-1, default=1e-3,
-                        name="learning_rate"):
+def learning_rate_space(
+    hp, min_value=1e-4, max_value=1e-1, default=1e-3, name="learning_rate"
+):
     """The learning rate, sampled on a log scale.
 
     Args:
@@ -52,12 +53,14 @@ def learning_rate_space(hp, min_value=1e-4, max_value=1e-1, default=1e-3,
     ```
     """
     _check_range(min_value, max_value, default)
-    return {name: hp.Float(name, min_value, max_value, sampling="log",
-                           default=default)}
+    return {
+        name: hp.Float(
+            name, min_value, max_value, sampling="log", default=default
+        )
+    }
 
 
-def dropout_space(hp, max_value=0.5, step=0.1, default=0.0,
-                  name="dropout"):
+def dropout_space(hp, max_value=0.5, step=0.1, default=0.0, name="dropout"):
     """The dropout rate (Srivastava et al. 2014), from 0 to `max_value`.
 
     Args:
@@ -70,16 +73,21 @@ def dropout_space(hp, max_value=0.5, step=0.1, default=0.0,
     Returns:
         `{name: float}`.
     """
-    max_value = v.check_in_range("max_value", max_value, 0.0, 1.0,
-                                 low_closed=False, high_closed=False)
+    max_value = v.check_in_range(
+        "max_value", max_value, 0.0, 1.0, low_closed=False, high_closed=False
+    )
     v.check_in_range("default", default, 0.0, max_value)
-    return {name: hp.Float(name, 0.0, max_value, step=step,
-                           default=default)}
+    return {name: hp.Float(name, 0.0, max_value, step=step, default=default)}
 
 
-def regularization_space(hp, kinds=REGULARIZERS, min_strength=1e-6,
-                         max_strength=1e-2, default="none",
-                         name="kernel_regularizer"):
+def regularization_space(
+    hp,
+    kinds=REGULARIZERS,
+    min_strength=1e-6,
+    max_strength=1e-2,
+    default="none",
+    name="kernel_regularizer",
+):
     """Weight regularisation: none, L1 (lasso), L2 (ridge) or elastic net
     (both), with log-scaled strengths.
 
@@ -104,16 +112,20 @@ def regularization_space(hp, kinds=REGULARIZERS, min_strength=1e-6,
     _check_range(min_strength, max_strength, None)
     kind = hp.Choice(name, list(kinds), default=default)
     strengths = {}
-    for part, users in (("l1", ["l1", "elastic_net"]),
-                        ("l2", ["l2", "elastic_net"])):
+    for part, users in (
+        ("l1", ["l1", "elastic_net"]),
+        ("l2", ["l2", "elastic_net"]),
+    ):
         active = [k for k in kinds if k in users]
         if not active:
             continue
         with hp.conditional_scope(name, active):
             strengths[part] = hp.Float(
-                f"{name}_{part}", min_strength, max_strength,
-                sampling="log", default=min(max(1e-4, min_strength),
-                                            max_strength),
+                f"{name}_{part}",
+                min_strength,
+                max_strength,
+                sampling="log",
+                default=min(max(1e-4, min_strength), max_strength),
             )
     if kind == "none":
         return {name: None}
@@ -121,15 +133,20 @@ def regularization_space(hp, kinds=REGULARIZERS, min_strength=1e-6,
         return {name: keras.regularizers.L1(strengths["l1"])}
     if kind == "l2":
         return {name: keras.regularizers.L2(strengths["l2"])}
-    return {name: keras.regularizers.L1L2(l1=strengths["l1"],
-                                          l2=strengths["l2"])}
+    return {
+        name: keras.regularizers.L1L2(l1=strengths["l1"], l2=strengths["l2"])
+    }
 
 
-def initializer_space(hp, choices=("glorot_uniform", "he_normal",
-                                   "orthogonal", "sparse"),
-                      default="glorot_uniform", sparse_nonzero=15,
-                      radius_range=(0.5, 1.5), seed=None,
-                      name="kernel_initializer"):
+def initializer_space(
+    hp,
+    choices=("glorot_uniform", "he_normal", "orthogonal", "sparse"),
+    default="glorot_uniform",
+    sparse_nonzero=15,
+    radius_range=(0.5, 1.5),
+    seed=None,
+    name="kernel_initializer",
+):
     """Weight initialisation.
 
     - `"glorot_*"`: variance `2 / (fan_in + fan_out)` (Glorot & Bengio
@@ -175,8 +192,9 @@ def initializer_space(hp, choices=("glorot_uniform", "he_normal",
     radius = None
     if "spectral_radius" in choices:
         with hp.conditional_scope(name, ["spectral_radius"]):
-            radius = hp.Float(f"{name}_radius", low, high,
-                              default=min(max(1.0, low), high))
+            radius = hp.Float(
+                f"{name}_radius", low, high, default=min(max(1.0, low), high)
+            )
     if kind == "sparse":
         return {name: initializers.Sparse(nonzero=sparse_nonzero, seed=seed)}
     if kind == "spectral_radius":
@@ -189,8 +207,9 @@ def initializer_space(hp, choices=("glorot_uniform", "he_normal",
     return {name: initializer}
 
 
-def bias_initializer_space(hp, values=(0.0, 0.01, 0.1), default=0.0,
-                           name="bias_initializer"):
+def bias_initializer_space(
+    hp, values=(0.0, 0.01, 0.1), default=0.0, name="bias_initializer"
+):
     """A constant bias; a small positive bias keeps ReLU units active at the
     start (Goodfellow et al. 2016, section 8.4).
 

@@ -71,19 +71,24 @@ class MedianStopping(keras.callbacks.Callback):
         Optimization", KDD 2017, section 3.2.1.
     """
 
-    def __init__(self, objective, direction, curves, min_trials=3,
-                 grace_epochs=1, record_path=None):
+    def __init__(
+        self,
+        objective,
+        direction,
+        curves,
+        min_trials=3,
+        grace_epochs=1,
+        record_path=None,
+    ):
         super().__init__()
         self.objective = objective
-        self.direction = v.check_choice("direction", direction,
-                                        {"min", "max"})
+        self.direction = v.check_choice("direction", direction, {"min", "max"})
         self.curves = [
             [math.nan if value is None else float(value) for value in curve]
             for curve in curves
         ]
         self.min_trials = v.check_positive_int("min_trials", min_trials)
-        self.grace_epochs = v.check_positive_int("grace_epochs",
-                                                 grace_epochs)
+        self.grace_epochs = v.check_positive_int("grace_epochs", grace_epochs)
         self.record_path = record_path
         self.stopped_epoch = None
 
@@ -93,7 +98,8 @@ class MedianStopping(keras.callbacks.Callback):
         if epoch < self.grace_epochs:
             return False
         averages = [
-            float(np.nanmean(curve[:epoch])) for curve in self.curves
+            float(np.nanmean(curve[:epoch]))
+            for curve in self.curves
             if len(curve) >= epoch and np.isfinite(curve[:epoch]).any()
         ]
         if len(averages) < self.min_trials:
@@ -149,15 +155,18 @@ def _recording_tuner(base, settings):
             records.mkdir(parents=True, exist_ok=True)
             path = str(records / f"trial_{trial.trial_id}.json")
             started = time.time()
-            _write(path, {
-                "trial_id": trial.trial_id,
-                "tuner_id": self.tuner_id,
-                "hyperparameters": _active_values(trial.hyperparameters),
-                "status": "running",
-                "start": _timestamp(started),
-                "history": {},
-                "epochs": 0,
-            })
+            _write(
+                path,
+                {
+                    "trial_id": trial.trial_id,
+                    "tuner_id": self.tuner_id,
+                    "hyperparameters": _active_values(trial.hyperparameters),
+                    "status": "running",
+                    "start": _timestamp(started),
+                    "history": {},
+                    "epochs": 0,
+                },
+            )
             callbacks = list(kwargs.pop("callbacks", None) or [])
             callbacks.append(_EpochRecorder(path))
             median = settings["median_stopping"]
@@ -167,27 +176,39 @@ def _recording_tuner(base, settings):
                     for record in load_records(self.project_dir)
                     if record["status"] in ("completed", "stopped_early")
                 ]
-                callbacks.append(MedianStopping(
-                    settings["objective"], settings["direction"], curves,
-                    record_path=path, **median,
-                ))
+                callbacks.append(
+                    MedianStopping(
+                        settings["objective"],
+                        settings["direction"],
+                        curves,
+                        record_path=path,
+                        **median,
+                    )
+                )
             try:
-                result = super().run_trial(trial, *args,
-                                           callbacks=callbacks, **kwargs)
+                result = super().run_trial(
+                    trial, *args, callbacks=callbacks, **kwargs
+                )
             except Exception as error:
                 self._finish(path, started, "failed", error)
                 raise
             record = _read(path)
-            status = ("stopped_early" if record.get("stopped_at_epoch")
-                      else "completed")
+            status = (
+                "stopped_early"
+                if record.get("stopped_at_epoch")
+                else "completed"
+            )
             self._finish(path, started, status)
             return result
 
         def _finish(self, path, started, status, error=None):
             record = _read(path)
             ended = time.time()
-            record.update(status=status, end=_timestamp(ended),
-                          duration_s=round(ended - started, 3))
+            record.update(
+                status=status,
+                end=_timestamp(ended),
+                duration_s=round(ended - started, 3),
+            )
             if error is not None:
                 record["error"] = "".join(
                     traceback.format_exception_only(type(error), error)
@@ -202,13 +223,29 @@ def _recording_tuner(base, settings):
     return RecordingTuner
 
 
-def sweep(builder, data, space=(), tuner="random", max_trials=10,
-          directory="sweeps", project_name="sweep", objective="val_loss",
-          epochs=10, batch_size=32, validation_data=None,
-          validation_split=None, fixed=None, early_stopping=None,
-          median_stopping=None, callbacks=None, seed=None,
-          max_consecutive_failed_trials=5, overwrite=False, verbose=1,
-          tuner_options=None):
+def sweep(
+    builder,
+    data,
+    space=(),
+    tuner="random",
+    max_trials=10,
+    directory="sweeps",
+    project_name="sweep",
+    objective="val_loss",
+    epochs=10,
+    batch_size=32,
+    validation_data=None,
+    validation_split=None,
+    fixed=None,
+    early_stopping=None,
+    median_stopping=None,
+    callbacks=None,
+    seed=None,
+    max_consecutive_failed_trials=5,
+    overwrite=False,
+    verbose=1,
+    tuner_options=None,
+):
     """Search hyperparameters with keras-tuner; return every trial as a
     pandas DataFrame (also written to `trials.csv`).
 
@@ -272,8 +309,9 @@ def sweep(builder, data, space=(), tuner="random", max_trials=10,
         hypermodel = builder
     else:
         hypermodel = RecipeHyperModel(builder, space, fixed=fixed)
-    fit_kwargs = _fit_arguments(data, batch_size, validation_data,
-                                validation_split, epochs)
+    fit_kwargs = _fit_arguments(
+        data, batch_size, validation_data, validation_split, epochs
+    )
     if median_stopping is True:
         median_stopping = {}
     if median_stopping is not None and not isinstance(median_stopping, dict):
@@ -282,9 +320,7 @@ def sweep(builder, data, space=(), tuner="random", max_trials=10,
             "`min_trials` and `grace_epochs`. Received: "
             f"median_stopping={median_stopping!r}"
         )
-    keras_objective = keras_tuner.Objective(
-        objective, _direction(objective)
-    )
+    keras_objective = keras_tuner.Objective(objective, _direction(objective))
     settings = {
         "objective": objective,
         "direction": keras_objective.direction,
@@ -292,8 +328,11 @@ def sweep(builder, data, space=(), tuner="random", max_trials=10,
         "verbose": verbose,
     }
     options = dict(
-        objective=keras_objective, directory=directory,
-        project_name=project_name, seed=seed, overwrite=overwrite,
+        objective=keras_objective,
+        directory=directory,
+        project_name=project_name,
+        seed=seed,
+        overwrite=overwrite,
         max_consecutive_failed_trials=max_consecutive_failed_trials,
     )
     if tuner == "hyperband":
@@ -305,11 +344,14 @@ def sweep(builder, data, space=(), tuner="random", max_trials=10,
     search = _recording_tuner(tuner_class, settings)(hypermodel, **options)
     trial_callbacks = list(callbacks or [])
     if early_stopping is not None:
-        trial_callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=objective, mode=keras_objective.direction,
-            patience=v.check_positive_int("early_stopping", early_stopping),
-            restore_best_weights=True,
-        ))
+        trial_callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=objective,
+                mode=keras_objective.direction,
+                patience=v.check_positive_int("early_stopping", early_stopping),
+                restore_best_weights=True,
+            )
+        )
     try:
         search.search(callbacks=trial_callbacks, verbose=0, **fit_kwargs)
     finally:
@@ -369,13 +411,25 @@ def trials_frame(project_dir):
         best = sorted(c for c in frame.columns if c.startswith("best_"))
         epochs = sorted(
             (c for c in frame.columns if "_epoch_" in c),
-            key=lambda c: (c.rsplit("_epoch_", 1)[0],
-                           int(c.rsplit("_epoch_", 1)[1])),
+            key=lambda c: (
+                c.rsplit("_epoch_", 1)[0],
+                int(c.rsplit("_epoch_", 1)[1]),
+            ),
         )
-        first = ["trial_id", "status", "start", "end", "duration_s",
-                 "epochs", "tuner_id"]
-        rest = [c for c in frame.columns
-                if c not in first + best + epochs + ["error"]]
+        first = [
+            "trial_id",
+            "status",
+            "start",
+            "end",
+            "duration_s",
+            "epochs",
+            "tuner_id",
+        ]
+        rest = [
+            c
+            for c in frame.columns
+            if c not in first + best + epochs + ["error"]
+        ]
         frame = frame[first + rest + best + epochs + ["error"]]
     return frame
 
@@ -391,8 +445,7 @@ def write_csv(project_dir):
     return frame
 
 
-def _fit_arguments(data, batch_size, validation_data, validation_split,
-                   epochs):
+def _fit_arguments(data, batch_size, validation_data, validation_split, epochs):
     kwargs = {"epochs": epochs}
     if _is_dataset(data):
         kwargs["x"] = data
@@ -414,8 +467,12 @@ def _fit_arguments(data, batch_size, validation_data, validation_split,
                 f"validation_split={validation_split!r}"
             )
         kwargs["validation_split"] = v.check_in_range(
-            "validation_split", validation_split, 0.0, 1.0,
-            low_closed=False, high_closed=False,
+            "validation_split",
+            validation_split,
+            0.0,
+            1.0,
+            low_closed=False,
+            high_closed=False,
         )
     return kwargs
 
@@ -452,7 +509,8 @@ def _active_values(hyperparameters):
         for hp in hyperparameters.space
         if hyperparameters.is_active(hp) and hp.name in hyperparameters.values
     } | {
-        name: value for name, value in hyperparameters.values.items()
+        name: value
+        for name, value in hyperparameters.values.items()
         if name.startswith("tuner/")
     }
 
@@ -465,15 +523,19 @@ def _announce(record, objective):
         pick = min if _direction(objective) == "min" else max
         found = f" best {objective}={pick(finite):.4g}"
     values = ", ".join(
-        f"{k}={_short(value)}" for k, value in
-        record["hyperparameters"].items() if not k.startswith("tuner/")
+        f"{k}={_short(value)}"
+        for k, value in record["hyperparameters"].items()
+        if not k.startswith("tuner/")
     )
-    error = f" ({record['error'].splitlines()[-1]})" if record.get(
-        "error") else ""
-    print(f"trial {record['trial_id']} {record['status']} after "
-          f"{record.get('epochs', 0)} epochs in "
-          f"{record.get('duration_s', 0):.1f}s:{found}{error}  [{values}]",
-          flush=True)
+    error = (
+        f" ({record['error'].splitlines()[-1]})" if record.get("error") else ""
+    )
+    print(
+        f"trial {record['trial_id']} {record['status']} after "
+        f"{record.get('epochs', 0)} epochs in "
+        f"{record.get('duration_s', 0):.1f}s:{found}{error}  [{values}]",
+        flush=True,
+    )
 
 
 def _short(value):

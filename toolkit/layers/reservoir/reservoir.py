@@ -197,7 +197,9 @@ class Reservoir(keras.layers.Layer):
             (rng.standard_normal(nnz), (flat // n, flat % n)), shape=(n, n)
         )
         radius = spectral_radius(
-            matrix, exact_size=100, maxiter=1000,
+            matrix,
+            exact_size=100,
+            maxiter=1000,
             seed=self._generator_seed,
         )
         if not radius > 1e-12:

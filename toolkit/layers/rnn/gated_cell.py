@@ -57,11 +57,12 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
             "recurrent_activation", recurrent_activation
         )
         dropout = v.check_rate("dropout", dropout)
-        recurrent_dropout = v.check_rate(
-            "recurrent_dropout", recurrent_dropout
-        )
+        recurrent_dropout = v.check_rate("recurrent_dropout", recurrent_dropout)
         layer_norm_epsilon = v.check_in_range(
-            "layer_norm_epsilon", layer_norm_epsilon, 0.0, float("inf"),
+            "layer_norm_epsilon",
+            layer_norm_epsilon,
+            0.0,
+            float("inf"),
             low_closed=False,
         )
         initializers = {
@@ -202,14 +203,14 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
         var = ops.var(a, axis=-1, keepdims=True)
         normed = (a - mean) * ops.rsqrt(var + self.layer_norm_epsilon)
         lo, hi = gate * self.units, (gate + 1) * self.units
-        return normed * self.gamma[lo:hi] + ops.reshape(self.bias, (-1,))[
-            lo:hi
-        ]
+        return normed * self.gamma[lo:hi] + ops.reshape(self.bias, (-1,))[lo:hi]
 
     def _check_states(self, states):
-        expected = len(self.state_size) if isinstance(
-            self.state_size, (list, tuple)
-        ) else 1
+        expected = (
+            len(self.state_size)
+            if isinstance(self.state_size, (list, tuple))
+            else 1
+        )
         if len(states) != expected:
             raise ValueError(
                 f"`{type(self).__name__}` expects {expected} state tensor(s) "
@@ -235,9 +236,7 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
                 "`keras.layers.RNN` for sequences. Received: inputs of "
                 f"shape {tuple(inputs.shape)}"
             )
-        states = list(states) if isinstance(states, (list, tuple)) else [
-            states
-        ]
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
         self._check_states(states)
         return self.step(
             self.project_inputs(inputs, training), states, training

@@ -84,7 +84,9 @@ class ProjectedRNN(keras.layers.RNN):
             )
             self.cell._check_states(states)
         return super().call(
-            sequences, initial_state=initial_state, mask=mask,
+            sequences,
+            initial_state=initial_state,
+            mask=mask,
             training=training,
         )
 
@@ -122,7 +124,9 @@ class ProjectedRNN(keras.layers.RNN):
         for key in ("name", "trainable", "dtype"):
             cell_config.pop(key, None)
         return {
-            **config, **cell_config, "hoist_projection": self.hoist_projection
+            **config,
+            **cell_config,
+            "hoist_projection": self.hoist_projection,
         }
 
     @classmethod
