@@ -1,4 +1,5 @@
 import json
+import pathlib
 
 import pandas as pd
 import pytest
@@ -6,6 +7,10 @@ import yaml
 
 from toolkit import cli
 from toolkit.tuning import config as sweep_config
+
+EXAMPLE = (
+    pathlib.Path(__file__).parent.parent / "examples" / "sweep_digits.yaml"
+)
 
 
 def _write(tmp_path, config, suffix=".yaml"):
@@ -66,7 +71,7 @@ def test_json_config_and_defaults(tmp_path):
 
 
 def test_example_config_is_valid():
-    config = sweep_config.load_config("examples/sweep_digits.yaml")
+    config = sweep_config.load_config(EXAMPLE)
     builder, space = sweep_config.resolve_recipe(config["recipe"])
     assert sweep_config.resolve_space(config["space"], space) == [space]
 
