@@ -5,7 +5,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from toolkit.data import mackey_glass, narma, series, sunspots
+from toolkit.data import mackey_glass, narma, series, shipped, sunspots
 
 
 def test_mackey_glass_matches_closed_form_while_the_history_is_constant():
@@ -65,26 +65,26 @@ def test_sunspots_reads_the_shipped_file():
 
 
 def test_sunspots_falls_back_to_the_installed_package(monkeypatch, tmp_path):
-    shipped = series._CHECKOUT_DATASETS
-    monkeypatch.setattr(series, "_CHECKOUT_DATASETS", tmp_path / "none")
+    shipped_folder = shipped._CHECKOUT_DATASETS
+    monkeypatch.setattr(shipped, "_CHECKOUT_DATASETS", tmp_path / "none")
     requested = []
 
     def files(package):
         requested.append(package)
-        return pathlib.Path(shipped)  # a Traversable, as in a wheel
+        return pathlib.Path(shipped_folder)  # a Traversable, as in a wheel
 
-    monkeypatch.setattr(series.resources, "files", files)
+    monkeypatch.setattr(shipped.importlib.resources, "files", files)
     years, _ = sunspots()
     assert requested == ["toolkit._datasets"] and len(years) == 309
 
 
 def test_missing_shipped_file_names_both_places(monkeypatch, tmp_path):
-    monkeypatch.setattr(series, "_CHECKOUT_DATASETS", tmp_path)
+    monkeypatch.setattr(shipped, "_CHECKOUT_DATASETS", tmp_path)
 
     def files(package):
         raise ModuleNotFoundError(package)
 
-    monkeypatch.setattr(series.resources, "files", files)
+    monkeypatch.setattr(shipped.importlib.resources, "files", files)
     with pytest.raises(FileNotFoundError, match="toolkit._datasets"):
         series.read_shipped_text("sunspots_yearly.csv")
 

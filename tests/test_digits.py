@@ -1,4 +1,5 @@
 import gzip
+import pathlib
 import subprocess
 import sys
 import zipfile
@@ -6,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from toolkit.data import digits, digits_split, load_digits
+from toolkit.data import digits, digits_split, load_digits, shipped
 
 
 def test_load_digits_contents():
@@ -16,7 +17,7 @@ def test_load_digits_contents():
     assert x.min() == 0.0 and x.max() == 1.0
     assert set(np.unique(y)) == set(range(10))
     # Independent read of the shipped file.
-    path = digits.shipped_path(digits.DIGITS_FILE)
+    path = shipped.shipped_path(digits.DIGITS_FILE)
     with gzip.open(path, "rt") as handle:
         first = [int(value) for value in handle.readline().split(",")]
     np.testing.assert_array_equal(x[0] * 16, first[:64])
@@ -46,29 +47,27 @@ def test_split_is_stratified_disjoint_and_seeded():
 
 
 def test_installed_package_fallback(tmp_path, monkeypatch):
-    monkeypatch.setattr(digits, "_CHECKOUT_DATASETS", tmp_path / "none")
+    monkeypatch.setattr(shipped, "_CHECKOUT_DATASETS", tmp_path / "none")
     installed = tmp_path / "installed"
     installed.mkdir()
     data = (
-        digits.pathlib.Path(__file__).parents[1]
-        / "datasets"
-        / digits.DIGITS_FILE
+        pathlib.Path(__file__).parents[1] / "datasets" / digits.DIGITS_FILE
     ).read_bytes()
     (installed / digits.DIGITS_FILE).write_bytes(data)
     monkeypatch.setattr(
-        digits.importlib.resources, "files", lambda package: installed
+        shipped.importlib.resources, "files", lambda package: installed
     )
-    assert digits.shipped_path(digits.DIGITS_FILE) == installed / (
+    assert shipped.shipped_path(digits.DIGITS_FILE) == installed / (
         digits.DIGITS_FILE
     )
     assert load_digits()[0].shape == (1797, 64)
     with pytest.raises(FileNotFoundError, match="neither in"):
-        digits.shipped_path("missing.csv")
+        shipped.shipped_path("missing.csv")
 
 
 @pytest.mark.slow
 def test_wheel_ships_the_data(tmp_path):
-    root = digits.pathlib.Path(__file__).parents[1]
+    root = pathlib.Path(__file__).parents[1]
     subprocess.run(
         [
             sys.executable,

@@ -1,10 +1,11 @@
 """Seeded task generators and readers of the data the project ships."""
 
 from toolkit.data.chaotic import mackey_glass, narma
-from toolkit.data.digits import digits_split, load_digits, shipped_path
+from toolkit.data.digits import digits_split, load_digits
 from toolkit.data.listops import listops
 from toolkit.data.long_term import adding_problem, copy_memory
 from toolkit.data.series import sunspots
+from toolkit.data.shipped import shipped_path
 from toolkit.data.trees import (
     Tree,
     TreeParseError,

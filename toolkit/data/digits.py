@@ -1,52 +1,18 @@
 """The UCI handwritten digits the project ships (`datasets/digits.csv.gz`).
 
-Files in `datasets/` reach users from a source checkout (read in place) and
-from an installed wheel (installed as the package data of
-`toolkit._datasets`); `shipped_path` finds them in either.
+The file is found by `toolkit.data.shipped.shipped_path`, in a source
+checkout or an installed wheel.
 """
 
 import gzip
-import importlib.resources
-import pathlib
 
 import numpy as np
 
 from toolkit import _validation as v
-
-_CHECKOUT_DATASETS = pathlib.Path(__file__).resolve().parents[2] / "datasets"
+from toolkit.data.shipped import shipped_path
 
 DIGITS_FILE = "digits.csv.gz"
 DIGITS_SAMPLES = 1797
-
-
-def shipped_path(name):
-    """The path of the shipped data file `name`.
-
-    Looks in the source checkout's `datasets/` folder first, then in the
-    installed package `toolkit._datasets`.
-
-    Args:
-        name: str, a file name listed in `datasets/README.md`.
-
-    Returns:
-        A `pathlib.Path` (or an `importlib.resources` traversable) that can
-        be opened for reading.
-    """
-    local = _CHECKOUT_DATASETS / name
-    if local.is_file():
-        return local
-    try:
-        installed = importlib.resources.files("toolkit._datasets") / name
-    except ModuleNotFoundError:
-        installed = None
-    if installed is not None and installed.is_file():
-        return installed
-    raise FileNotFoundError(
-        f"The shipped data file {name!r} is neither in {_CHECKOUT_DATASETS} "
-        "nor in the installed package `toolkit._datasets`. Reinstall the "
-        "toolkit (`pip install curriculum-toolkit`) or restore the file "
-        "from the repository."
-    )
 
 
 def load_digits(shape="flat", scale=True):

@@ -2,19 +2,15 @@
 
 import csv
 import io
-import pathlib
-from importlib import resources
 
 import numpy as np
 
-_CHECKOUT_DATASETS = pathlib.Path(__file__).resolve().parents[2] / "datasets"
+from toolkit.data.shipped import shipped_path
 
 
 def read_shipped_text(filename):
-    """The text of a file shipped in `datasets/`.
-
-    Looks in the source checkout's `datasets/` folder first, then in the
-    installed package `toolkit._datasets` (the same folder inside a wheel).
+    """The text of a file shipped in `datasets/` (found by `shipped_path`,
+    in a checkout or an installed wheel).
 
     Args:
         filename: str, the file's name, e.g. `"sunspots_yearly.csv"`.
@@ -22,18 +18,7 @@ def read_shipped_text(filename):
     Returns:
         str, the file's content.
     """
-    local = _CHECKOUT_DATASETS / filename
-    if local.is_file():
-        return local.read_text(encoding="utf-8")
-    try:
-        resource = resources.files("toolkit._datasets").joinpath(filename)
-        return resource.read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as error:
-        raise FileNotFoundError(
-            f"The shipped data file {filename!r} was found neither in "
-            f"{_CHECKOUT_DATASETS} nor in the installed package "
-            "`toolkit._datasets`; reinstall the toolkit."
-        ) from error
+    return shipped_path(filename).read_text(encoding="utf-8")
 
 
 def sunspots():

@@ -39,6 +39,7 @@ import os
 import numpy as np
 
 from toolkit import _validation as v
+from toolkit.data.shipped import shipped_path
 
 
 class TreeParseError(ValueError):
@@ -273,25 +274,11 @@ def load_treebank(path):
         return read_trees(handle)
 
 
-def _shipped_file(name):
-    """Path of a file of `datasets/`, from a checkout or an installed
-    wheel (where the folder is the package `toolkit._datasets`)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [
-        os.path.join(here, "..", "..", "datasets", name),
-        os.path.join(here, "..", "_datasets", name),
-    ]
-    for candidate in candidates:
-        if os.path.isfile(candidate):
-            return os.path.normpath(candidate)
-    raise FileNotFoundError(f"The shipped data file {name!r} is missing.")
-
-
 def sentiment_treebank_sample():
     """The project's small worked example in the Sentiment Treebank format
     (`datasets/sst_sample.txt`: short sentences written for the project,
     labels 0-4 on every node)."""
-    return load_treebank(_shipped_file("sst_sample.txt"))
+    return load_treebank(shipped_path("sst_sample.txt"))
 
 
 # ------------------------------------------------------------ restructuring
