@@ -13,6 +13,11 @@ interrupted run keeps its finished work and --resume skips it):
 - mg2000:  the same with 2000 units, 10,000 training and 10,000 test steps.
 - batch32: 32 Mackey-Glass series (different initial histories), 2000
            training and 1000 test steps each, fitted in one call.
+- mg500_seeds: mg500 on many seeds (--many-seeds, default 200), ours and
+           ReservoirPy only: how far apart two libraries' 20-seed medians
+           are when nothing but the random draws differs (the ratio of the
+           medians with a bootstrap 95% interval, and the ratio in each
+           disjoint block of 20 seeds).
 - narma:   NARMA-10, 500 units, spectral radius 0.9, leak 1, 2000 / 1000.
 - memory:  2000 units fitted on 100,000 steps, peak resident memory (ours
            only; run it in its own process).
@@ -41,9 +46,20 @@ def parse_args():
         "--cases",
         nargs="+",
         default=["mg500", "mg2000", "batch32", "narma", "plot"],
-        choices=["mg500", "mg2000", "batch32", "narma", "memory", "plot"],
+        choices=[
+            "mg500",
+            "mg500_seeds",
+            "mg2000",
+            "batch32",
+            "narma",
+            "memory",
+            "plot",
+        ],
     )
     parser.add_argument("--seeds", type=int, default=20, help="mg500, narma")
+    parser.add_argument(
+        "--many-seeds", type=int, default=200, help="mg500_seeds"
+    )
     parser.add_argument("--big-seeds", type=int, default=3, help="mg2000")
     parser.add_argument("--big-steps", type=int, default=10_000)
     parser.add_argument(
@@ -382,6 +398,33 @@ def reset_peak():
         pass
 
 
+def seed_spread(rows, block=20, resamples=10_000):
+    """How much of a gap between two medians over `block` seeds the random
+    draws alone make: the ratio of the medians over all seeds with a
+    bootstrap 95% interval (seeds resampled independently for each library,
+    whose draws are independent), and the ratio within each disjoint block
+    of `block` seeds."""
+    seeds = sorted(rows["seeds"], key=int)
+    ours = np.array([rows["seeds"][s]["ours"]["nrmse"] for s in seeds])
+    rpy = np.array([rows["seeds"][s]["rpy"]["nrmse"] for s in seeds])
+    rng = np.random.default_rng(0)
+    boot = np.median(
+        rng.choice(ours, (resamples, ours.size)), axis=1
+    ) / np.median(rng.choice(rpy, (resamples, rpy.size)), axis=1)
+    blocks = [
+        float(np.median(ours[i : i + block]) / np.median(rpy[i : i + block]))
+        for i in range(0, ours.size - block + 1, block)
+    ]
+    rows["spread"] = {
+        "n_seeds": int(ours.size),
+        "ratio_of_medians": float(np.median(ours) / np.median(rpy)),
+        "bootstrap_95": [float(q) for q in np.quantile(boot, [0.025, 0.975])],
+        "block": block,
+        "block_ratios": blocks,
+        "blocks_within_1.05": int(sum(r <= 1.05 for r in blocks)),
+    }
+
+
 def save(store):
     path = pathlib.Path(ARGS.output)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -430,6 +473,22 @@ def print_table(store):
             f", predict {s['rpy_predict_median']:.2f}) | "
             f"{s['time_ratio']:.2f} |"
         )
+    if "spread" in store.get("mg500_seeds", {}):
+        sp = store["mg500_seeds"]["spread"]
+        s = store["mg500_seeds"]["summary"]
+        blocks = sorted(sp["block_ratios"])
+        print(
+            f"| mg500 ({sp['n_seeds']} seeds, median) | NRMSE | "
+            f"{s['ours_nrmse_median']:.3g} | {s['rpy_nrmse_median']:.3g} | "
+            f"{sp['ratio_of_medians']:.2f} (bootstrap 95%: "
+            f"{sp['bootstrap_95'][0]:.2f}-{sp['bootstrap_95'][1]:.2f}) |"
+        )
+        print(
+            f"| mg500, {len(blocks)} disjoint blocks of {sp['block']} seeds "
+            f"| ratio of the block medians (min / median / max) | | | "
+            f"{blocks[0]:.2f} / {np.median(blocks):.2f} / {blocks[-1]:.2f}"
+            f" ({sp['blocks_within_1.05']} of {len(blocks)} <= 1.05) |"
+        )
     if "batch32" in store:
         b = store["batch32"]
         print(
@@ -472,6 +531,17 @@ def main():
             mackey_glass_case(
                 "mg500", 500, 2000, 1000, ARGS.seeds, store, checks=True
             )
+        elif case == "mg500_seeds":
+            mackey_glass_case(
+                "mg500_seeds",
+                500,
+                2000,
+                1000,
+                ARGS.many_seeds,
+                store,
+                checks=False,
+            )
+            seed_spread(store["mg500_seeds"])
         elif case == "mg2000":
             mackey_glass_case(
                 "mg2000",

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _threads import pin_threads  # noqa: E402
 
 from toolkit.data import adding_problem, copy_memory  # noqa: E402
 from toolkit.layers import (  # noqa: E402
@@ -68,10 +69,14 @@ def levels(timesteps):
     return max(1, int(math.floor(math.log2(timesteps))))
 
 
-def recurrent_layers(kind, units, timesteps, return_sequences):
+def recurrent_layers(
+    kind, units, timesteps, return_sequences, activation="tanh"
+):
     """The recurrent layers of model `kind` (the hyperparameters of each
-    strategy, as functions of the sequence length `T`)."""
-    last = dict(return_sequences=return_sequences)
+    strategy, as functions of the sequence length `T`). `activation` is
+    that of every cell but LSTM's and GRU's."""
+    last = dict(return_sequences=return_sequences, activation=activation)
+    gated = dict(return_sequences=return_sequences)
     if kind == "simple_rnn":
         return [keras.layers.SimpleRNN(units, name="simple_rnn", **last)]
     if kind == "leaky_fixed":  # one time constant, T / 4
@@ -102,6 +107,7 @@ def recurrent_layers(kind, units, timesteps, return_sequences):
                 delays=(2**i,),
                 name=f"dilated_{i}",
                 return_sequences=return_sequences or i < count - 1,
+                activation=activation,
             )
             for i in range(count)
         ]
@@ -110,13 +116,15 @@ def recurrent_layers(kind, units, timesteps, return_sequences):
         units = len(periods) * max(1, units // len(periods))
         return [ClockworkRNN(units, periods=periods, name="clockwork", **last)]
     if kind == "lstm":
-        return [keras.layers.LSTM(units, name="lstm", **last)]
+        return [keras.layers.LSTM(units, name="lstm", **gated)]
     if kind == "gru":
-        return [keras.layers.GRU(units, name="gru", **last)]
+        return [keras.layers.GRU(units, name="gru", **gated)]
     raise ValueError(f"Unknown model {kind!r}; choose from {MODELS}")
 
 
-def build_model(kind, units, task, timesteps, learning_rate, clipnorm):
+def build_model(
+    kind, units, task, timesteps, learning_rate, clipnorm, activation="tanh"
+):
     """A flat functional model: inputs -> recurrent layer(s) -> head."""
     if task == "adding":
         inputs = keras.Input((timesteps, 2), name="sequence")
@@ -128,7 +136,10 @@ def build_model(kind, units, task, timesteps, learning_rate, clipnorm):
         x = keras.layers.CategoryEncoding(
             N_SYMBOLS + 2, output_mode="one_hot", name="one_hot"
         )(x)
-    for layer in recurrent_layers(kind, units, timesteps, task == "copy"):
+    layers = recurrent_layers(
+        kind, units, timesteps, task == "copy", activation
+    )
+    for layer in layers:
         x = layer(x)
     if task == "adding":
         out = keras.layers.Dense(1, name="head")(x)
@@ -177,13 +188,15 @@ def make_data(task, timesteps, n, seed):
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Wall time of every training step."""
+    """CPU time of every training step (this process's, so other jobs on a
+    shared machine do not count; with `--threads 1` it is also the time
+    the step takes alone)."""
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._start = time.perf_counter()
+        self._start = time.process_time()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
+        self.times.append(time.process_time() - self._start)
 
     def on_train_begin(self, logs=None):
         self.times = []
@@ -194,7 +207,13 @@ def run_one(kind, task_name, args):
     keras.utils.set_random_seed(args.seed)
     units, params = units_for(kind, task, timesteps, args.params)
     model = build_model(
-        kind, units, task, timesteps, args.learning_rate, args.clipnorm
+        kind,
+        units,
+        task,
+        timesteps,
+        args.learning_rate,
+        args.clipnorm,
+        args.activation,
     )
     x, y = make_data(task, timesteps, args.steps * args.batch_size, args.seed)
     x_test, y_test = make_data(task, timesteps, args.test_size, args.seed + 1)
@@ -234,8 +253,8 @@ def run_one(kind, task_name, args):
 
 
 def speed_table(args):
-    """Seconds per training step at equal size (units), interleaved and
-    repeated, the fastest repeat of each, as ratios to SimpleRNN."""
+    """CPU seconds per training step at equal size (units), interleaved
+    and repeated, the fastest repeat of each, as ratios to SimpleRNN."""
     timesteps, units = args.speed_timesteps, args.speed_units
     kinds = [
         "simple_rnn",
@@ -250,16 +269,18 @@ def speed_table(args):
     x, y = adding_problem(args.batch_size, timesteps, seed=0)
     models = {}
     for kind in kinds:
-        models[kind] = build_model(kind, units, "adding", timesteps, 1e-3, 1.0)
+        models[kind] = build_model(
+            kind, units, "adding", timesteps, 1e-3, 1.0, args.activation
+        )
         for _ in range(3):
             models[kind].train_on_batch(x, y)
     best = {kind: float("inf") for kind in kinds}
     for _ in range(args.speed_repeats):
         for kind, model in models.items():
-            start = time.perf_counter()
+            start = time.process_time()
             for _ in range(3):
                 model.train_on_batch(x, y)
-            best[kind] = min(best[kind], (time.perf_counter() - start) / 3)
+            best[kind] = min(best[kind], (time.process_time() - start) / 3)
     keras.backend.clear_session()
     return {
         k: {"seconds_per_step": v, "ratio": v / best["simple_rnn"]}
@@ -275,7 +296,9 @@ def flow_frames(args):
     for kind in args.models:
         keras.utils.set_random_seed(args.seed)
         units, _ = units_for(kind, "adding", timesteps, args.params)
-        model = build_model(kind, units, "adding", timesteps, 1e-3, 1.0)
+        model = build_model(
+            kind, units, "adding", timesteps, 1e-3, 1.0, args.activation
+        )
         first = next(
             layer
             for layer in model.layers
@@ -287,12 +310,15 @@ def flow_frames(args):
 
 
 def signature(args):
-    return (
+    sig = (
         f"steps={args.steps},batch={args.batch_size},"
         f"params={args.params},lr={args.learning_rate},"
         f"clipnorm={args.clipnorm},seed={args.seed},"
         f"test={args.test_size}"
     )
+    if args.activation != "tanh":  # results saved before the option
+        sig += f",activation={args.activation}"
+    return sig
 
 
 def load(path, sig, fresh):
@@ -374,8 +400,20 @@ def main(argv=None):
     )
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--clipnorm", type=float, default=1.0)
+    parser.add_argument(
+        "--activation",
+        default="tanh",
+        choices=["tanh", "relu"],
+        help="activation of every cell but LSTM's and GRU's",
+    )
     parser.add_argument("--test-size", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow threads (per-step times are CPU times)",
+    )
     parser.add_argument("--flow-timesteps", type=int, default=200)
     parser.add_argument("--speed-timesteps", type=int, default=200)
     parser.add_argument("--speed-units", type=int, default=64)
@@ -396,6 +434,7 @@ def main(argv=None):
         "--out", default=os.path.join(RESULTS, "timescales.json")
     )
     args = parser.parse_args(argv)
+    pin_threads(args.threads)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     sig = signature(args)
     results = load(args.out, sig, args.fresh)
@@ -447,6 +486,7 @@ def main(argv=None):
     print(
         f"\nBudget: {args.steps} steps of {args.batch_size} sequences; "
         f"~{args.params} parameters; Adam lr={args.learning_rate}, "
+        f"activation {args.activation} (not LSTM/GRU), "
         f"clipnorm={args.clipnorm}. Adding: test MSE (predicting 1 "
         f"gives ~0.167). Copy: recall accuracy on the {COPY_LENGTH} "
         f"recalled symbols (chance {1 / N_SYMBOLS:.3f}).\n"

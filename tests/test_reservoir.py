@@ -80,8 +80,14 @@ def test_input_weights_are_signed_sparse_and_every_input_is_connected():
     layer.build((None, None, 4))
     w_in = layer.kernel.numpy()
     assert set(np.unique(w_in)) <= {-0.5, 0.0, 0.5}
-    assert 0.05 < np.mean(w_in != 0) < 0.15
+    assert np.count_nonzero(w_in) == round(0.1 * 4 * 200)  # exactly
     assert np.all((w_in != 0).any(axis=1))
+    # Too sparse to reach every input: one more non-zero for each one left.
+    sparse = Reservoir(10, input_connectivity=0.01, seed=0)
+    sparse.build((None, None, 3))
+    w_in = sparse.kernel.numpy()
+    assert np.all((w_in != 0).any(axis=1))
+    assert np.count_nonzero(w_in) == 3
     np.testing.assert_array_equal(layer.bias.numpy(), 0.0)  # bias_scaling 0
 
 

@@ -4,6 +4,7 @@ of `h_t = g(W x_t + sum_d U_d h_{t-d} + b)`."""
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from recipes.sequence import build_sequence_regressor
 from tests.helpers import (
@@ -93,7 +94,7 @@ def test_single_delay_fast_path(delay, steps):
         U, delays=(delay,), return_sequences=True, return_state=True
     )
     layer.build(x.shape)
-    assert layer._dilated_fast_path(x, None, False)
+    assert layer._fast_path(x, None, False) == "chains"
     randomize_weights(layer, seed=8)
     expected = skip_reference(x, *_weights(layer), (delay,), history)
     got, *states = layer(x, initial_state=history)
@@ -102,8 +103,48 @@ def test_single_delay_fast_path(delay, steps):
         np.testing.assert_allclose(state, expected[:, -1 - k], atol=1e-5)
     # Cases it leaves to the loop: a mask, go_backwards, too short.
     mask = np.ones((B, steps), bool)
-    assert not layer._dilated_fast_path(x, mask, False)
-    assert not layer._dilated_fast_path(x[:, : delay - 1], None, False)
+    assert layer._fast_path(x, mask, False) is None
+    assert layer._fast_path(x[:, : delay - 1], None, False) is None
+
+
+@pytest.mark.parametrize(
+    "delays, steps, length",
+    [((1, 4), 8, 4), ((1, 5, 12), 15, 5), ((4, 9), 12, 4), ((1, 6), 18, 6)],
+)
+def test_block_fast_path(delays, steps, length):
+    # Several delays: blocks of B steps, the long delays' products per block;
+    # outputs, returned history and gradients equal the step-by-step cell's.
+    x = np.random.default_rng(9).standard_normal((B, steps, F)) * 0.5
+    x = x.astype("float32")
+    depth = max(delays)
+    rng = np.random.default_rng(10)
+    history = [
+        rng.standard_normal((B, U)).astype("float32") for _ in range(depth)
+    ]
+    layer = SkipRNN(U, delays=delays, return_sequences=True, return_state=True)
+    layer.build(x.shape)
+    assert layer._fast_path(x, None, False) == "blocks"
+    assert layer._block_length(steps) == length
+    randomize_weights(layer, seed=11)
+    expected = skip_reference(x, *_weights(layer), delays, history)
+    got, *states = layer(x, initial_state=history)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert len(states) == depth
+    for k, state in enumerate(states):  # [h_{T-1}, ..., h_{T-D}]
+        np.testing.assert_allclose(state, expected[:, -1 - k], atol=1e-5)
+    plain = keras.layers.RNN(layer.cell, return_sequences=True)
+    with tf.GradientTape(persistent=True) as tape:
+        fast_loss = keras.ops.sum(layer(x)[0] ** 2)
+        plain_loss = keras.ops.sum(plain(x) ** 2)
+    for fast_grad, plain_grad in zip(
+        tape.gradient(fast_loss, layer.trainable_weights),
+        tape.gradient(plain_loss, layer.trainable_weights),
+    ):
+        np.testing.assert_allclose(fast_grad, plain_grad, rtol=1e-4, atol=1e-5)
+    # Left to the step-by-step loop: a mask, no divisor of T from 4 to m.
+    assert layer._fast_path(x, np.ones((B, steps), bool), False) is None
+    short = SkipRNN(U, delays=(1, 3))
+    assert short._fast_path(x[:, :9], None, False) is None
 
 
 def test_masking_initial_state_and_returned_history():

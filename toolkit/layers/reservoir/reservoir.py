@@ -36,7 +36,8 @@ class Reservoir(keras.layers.Layer):
       restarts (`toolkit.initializers.spectral_radius`), never with a dense
       eigendecomposition above 100 units.
     - `W_in` `(features, units)`: a fraction `input_connectivity` of
-      entries equal to `+-input_scaling`, the rest zero.
+      entries (exactly that count, as in `W`, at least one per input
+      feature) equal to `+-input_scaling`, the rest zero.
     - `b` `(units,)`: uniform in `[-bias_scaling, bias_scaling]`.
     - `W_fb` `(feedback_dim, units)`: like `W_in`, scaled by
       `feedback_scaling` (only with `feedback_dim`).
@@ -294,13 +295,22 @@ class Reservoir(keras.layers.Layer):
 
 
 def _sparse_signs(rng, shape, density):
-    """A matrix whose entries are +-1 with probability `density`, else 0;
-    at least one non-zero per row, so every input reaches the reservoir."""
-    values = rng.choice([-1.0, 1.0], size=shape)
-    mask = rng.random(shape) < density
-    empty = ~mask.any(axis=1)
-    mask[empty, rng.integers(0, shape[1], size=int(empty.sum()))] = True
-    return values * mask
+    """A matrix with `round(density * size)` entries (at least one) equal to
+    +-1, at positions drawn uniformly without replacement, the rest zero;
+    then at least one non-zero per row, so every input reaches the
+    reservoir."""
+    size = shape[0] * shape[1]
+    nnz = min(size, max(1, int(round(density * size))))
+    matrix = np.zeros(size)
+    matrix[rng.choice(size, size=nnz, replace=False)] = rng.choice(
+        [-1.0, 1.0], size=nnz
+    )
+    matrix = matrix.reshape(shape)
+    empty = ~matrix.any(axis=1)
+    matrix[empty, rng.integers(0, shape[1], size=int(empty.sum()))] = (
+        rng.choice([-1.0, 1.0], size=int(empty.sum()))
+    )
+    return matrix
 
 
 def sparse_columns(matrix, multiple=32):

@@ -221,10 +221,22 @@ class SkipCell(GatedCell):
     def recur(self, projected, delayed):
         """`h_t` from `W x_t (+ b)` and the `h_{t-d}` concatenated in the
         order of `delays`, `(batch, len(delays) * units)`."""
-        a = projected + ops.matmul(delayed, self.recurrent_kernel)
+        return self.activate(
+            projected + ops.matmul(delayed, self.recurrent_kernel)
+        )
+
+    def activate(self, a):
+        """`h_t = g(a)` from the pre-activation `a` (layer-normed first
+        when `layer_norm`)."""
         if self.layer_norm:
             a = self._normalize(a, 0)
         return self.activation(a)
+
+    def delay_kernel(self, delay):
+        """`U_d`, the `(units, units)` block of `recurrent_kernel` for one of
+        the `delays`."""
+        j = self.delays.index(delay)
+        return self.recurrent_kernel[j * self.units : (j + 1) * self.units]
 
     def get_config(self):
         config = super().get_config()

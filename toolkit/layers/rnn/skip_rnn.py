@@ -10,18 +10,30 @@ from toolkit.layers.rnn.skip_cell import SkipCell
 
 @register
 class SkipRNN(ProjectedRNN):
-    """`toolkit.layers.SkipCell` over a sequence, input projection hoisted.
+    """`toolkit.layers.SkipCell` over a sequence, with two fast paths.
 
-    Computes exactly `keras.layers.RNN(SkipCell(units, ...))`, with
-    `W x_t + b` computed for all time steps in one matrix product before
-    the recurrence.
+    Computes exactly `keras.layers.RNN(SkipCell(units, ...))`; when no
+    mask, `go_backwards` or recurrent dropout is in play and the length
+    `T` is known, faster than that loop in one of two ways.
 
-    With a single delay `delays=(d,)` (a dilated-RNN layer) the sequence is
-    `d` independent chains (steps `j, j + d, j + 2d, ...`); when no mask,
-    `go_backwards` or recurrent dropout is in play and the length is known
-    and at least `d`, they run as one batch of `batch * d` chains of
-    length `ceil(T / d)` (Chang et al.'s implementation), `d` times fewer
+    Blocks (several delays, e.g. `(1, 16)`): the cell's state is its last
+    `D = max(delays)` outputs, `D` tensors a step-by-step loop carries
+    (and differentiates) one by one. Let `m` be the shortest delay above
+    1 and `B <= m` a divisor of `T` (at most 32). In a block of `B`
+    consecutive steps every `h_{t-d}` with `d >= m` lies before the block,
+    so `sum_{d >= m} U_d h_{t-d}` is one matrix product per block, and
+    only the delay-1 connection stays step by step. The loop runs over
+    `T / B` blocks carrying one `(batch, D, units)` history tensor, so a
+    step costs about what a simple RNN's does, whatever `D`.
+
+    Chains (one delay, `delays=(d,)`, a dilated-RNN layer): the sequence
+    is `d` independent chains (steps `j, j + d, j + 2d, ...`); when
+    `T >= d` they run as one batch of `batch * d` chains of length
+    `ceil(T / d)` (Chang et al.'s implementation), `d` times fewer
     sequential steps for the same result.
+
+    Otherwise (a mask, `go_backwards`, recurrent dropout in training, or no
+    divisor of `T` from 4 to `m`) the layer runs the cell step by step.
 
     Args:
         units: int, the size of `h_t`.
@@ -52,26 +64,94 @@ class SkipRNN(ProjectedRNN):
 
     cell_class = SkipCell
 
-    def _dilated_fast_path(self, sequences, mask, training):
+    def _fast_path(self, sequences, mask, training):
+        """`"blocks"`, `"chains"` or None (the cell step by step)."""
         cell = self.cell
         steps = sequences.shape[1]
-        return (
-            len(cell.delays) == 1
-            and cell.max_delay > 1
-            and mask is None
-            and not self.go_backwards
-            and not (training and cell.recurrent_dropout > 0)
-            and steps is not None
-            and steps >= cell.max_delay
-        )
+        if (
+            cell.max_delay == 1
+            or mask is not None
+            or self.go_backwards
+            or (training and cell.recurrent_dropout > 0)
+            or steps is None
+        ):
+            return None
+        if len(cell.delays) == 1:
+            return "chains" if steps >= cell.max_delay else None
+        return "blocks" if self._block_length(steps) else None
+
+    def _block_length(self, steps):
+        """The longest block length `B <= min(m, 32)` dividing `steps`
+        (`m` the shortest delay above 1), or None if below 4 (measured:
+        blocks of 2 or 3 steps cost more than they save)."""
+        shortest = min(d for d in self.cell.delays if d > 1)
+        for length in range(min(shortest, 32, steps), 3, -1):
+            if steps % length == 0:
+                return length
+        return None
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if not self._dilated_fast_path(sequences, mask, training):
-            return super().inner_loop(
-                sequences, initial_state, mask, training=training
+        path = self._fast_path(sequences, mask, training)
+        if path == "blocks":
+            return self._block_loop(sequences, initial_state, training)
+        if path == "chains":
+            return self._chain_loop(sequences, initial_state, training)
+        return super().inner_loop(
+            sequences, initial_state, mask, training=training
+        )
+
+    def _block_loop(self, sequences, initial_state, training):
+        """The recurrence over blocks of `B` steps (see the class
+        docstring); the history row `D - k` holds `h_{t0 - k}`, `t0` the
+        block's first step."""
+        cell = self.cell
+        steps, depth, units = sequences.shape[1], cell.max_delay, cell.units
+        length = self._block_length(steps)
+        projected = cell.project_inputs(sequences, training=training)
+        batch = ops.shape(projected)[0]
+        blocks = ops.reshape(projected, (batch, steps // length, length, units))
+        skips = [d for d in cell.delays if d > 1]
+        one = cell.delay_kernel(1) if 1 in cell.delays else None
+
+        def step(block, states):
+            history = states[0]
+            rows = ops.concatenate(
+                [history[:, depth - d : depth - d + length] for d in skips],
+                axis=-1,
+            )  # [b, i] = (h_{t0+i-d} for d in skips)
+            kernels = ops.concatenate(
+                [cell.delay_kernel(d) for d in skips], axis=0
             )
+            a = block + ops.reshape(
+                ops.matmul(ops.reshape(rows, (-1, rows.shape[-1])), kernels),
+                (batch, length, units),
+            )
+            h = history[:, -1]
+            outputs = []
+            for a_t in ops.unstack(a, axis=1):
+                if one is not None:
+                    a_t = a_t + ops.matmul(h, one)
+                h = cell.activate(a_t)
+                outputs.append(h)
+            outputs = ops.stack(outputs, axis=1)
+            history = ops.concatenate([history[:, length:], outputs], axis=1)
+            return outputs, [history]
+
+        _, outputs, (history,) = rnn(
+            step,
+            blocks,
+            [ops.stack(initial_state[::-1], axis=1)],
+            input_length=steps // length,
+            return_all_outputs=True,
+        )
+        outputs = ops.reshape(outputs, (batch, steps, units))
+        states = [history[:, depth - 1 - k] for k in range(depth)]
+        return outputs[:, -1], outputs, states
+
+    def _chain_loop(self, sequences, initial_state, training):
+        """One delay `d`: `batch * d` chains of `ceil(T / d)` steps."""
         cell = self.cell
         d, steps = cell.max_delay, sequences.shape[1]
         projected = cell.project_inputs(sequences, training=training)
