@@ -13,7 +13,7 @@ from tests.helpers import (
     count_params,
     randomize_weights,
 )
-from toolkit.layers import LeakyCell, LeakyRNN
+from toolkit.layers import ClockworkCell, LeakyCell, LeakyRNN, SkipCell
 
 B, T, F, U = 3, 7, 4, 5
 
@@ -269,3 +269,19 @@ def test_errors():
         LeakyCell(U, mode="learned", tau_min=1.0)
     with pytest.raises(ValueError, match="`units` must be a positive"):
         LeakyCell(0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: LeakyCell(4, **kw),
+        lambda **kw: SkipCell(4, delays=(1, 2), **kw),
+        lambda **kw: ClockworkCell(4, periods=(1, 2), **kw),
+        lambda **kw: LeakyRNN(4, **kw),
+    ],
+)
+def test_gateless_cells_refuse_recurrent_activation(make):
+    # No gates: a `recurrent_activation` would be silently unused.
+    with pytest.raises(ValueError, match="has no gates.*recurrent_activation"):
+        make(recurrent_activation="hard_sigmoid")
+    assert "recurrent_activation" not in make().get_config()

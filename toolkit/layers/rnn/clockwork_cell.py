@@ -86,6 +86,7 @@ class ClockworkCell(GatedCell):
     """
 
     num_gates = 1
+    gateless = True
 
     def __init__(
         self,

@@ -28,12 +28,13 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
     """
 
     num_gates = None
+    gateless = False  # True: one pre-activation, no `recurrent_activation`
 
     def __init__(
         self,
         units,
         activation="tanh",
-        recurrent_activation="sigmoid",
+        recurrent_activation=None,
         use_bias=True,
         layer_norm=False,
         layer_norm_epsilon=1e-5,
@@ -52,6 +53,15 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
         **kwargs,
     ):
         units = v.check_positive_int("units", units)
+        if self.gateless and recurrent_activation is not None:
+            raise ValueError(
+                f"`{type(self).__name__}` has no gates, so it takes no "
+                "`recurrent_activation` (its one nonlinearity is "
+                "`activation`). Received: recurrent_activation="
+                f"{recurrent_activation!r}"
+            )
+        if recurrent_activation is None:
+            recurrent_activation = "sigmoid"
         activation_fn = v.get_activation("activation", activation)
         recurrent_activation_fn = v.get_activation(
             "recurrent_activation", recurrent_activation

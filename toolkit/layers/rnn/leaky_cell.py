@@ -123,6 +123,7 @@ class LeakyCell(GatedCell):
     """
 
     num_gates = 1
+    gateless = True
 
     def __init__(
         self,

@@ -107,6 +107,7 @@ class SkipCell(GatedCell):
     """
 
     num_gates = 1
+    gateless = True
 
     def __init__(
         self,
