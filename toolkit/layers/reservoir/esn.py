@@ -10,7 +10,7 @@ from keras import ops
 from toolkit import _validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import check_seed
-from toolkit.layers.reservoir._compile import compile_loop
+from toolkit.layers.reservoir._compile import HostWorker, compile_loop
 from toolkit.layers.reservoir._sequences import (
     as_sequences,
     check_array_layout,
@@ -273,17 +273,20 @@ class ESN(keras.Model):
         if method == "gradient":
             return self._gradient_fit(xs, ys, washout, kwargs)
         solver = RidgeRegression(ridge)
-        for indices, batch_x in groups(xs):
-            batch_y = np.stack([ys[i] for i in indices])
-            teacher = shift(batch_y) if self.feedback else None
-            for start, stop, features, carry in self._chunks(
-                batch_x, chunk_size, teacher=teacher
-            ):
-                low = max(start, washout)
-                if low < stop:
-                    solver.update(
-                        features[:, low - start :], batch_y[:, low:stop]
-                    )
+        with HostWorker() as worker:
+            for indices, batch_x in groups(xs):
+                batch_y = np.stack([ys[i] for i in indices])
+                teacher = shift(batch_y) if self.feedback else None
+                for start, stop, features, carry in self._chunks(
+                    batch_x, chunk_size, teacher=teacher
+                ):
+                    low = max(start, washout)
+                    if low < stop:
+                        worker.run(
+                            solver.update,
+                            features[:, low - start :],
+                            batch_y[:, low:stop],
+                        )
         solver.assign(self.readout)
         if return_state:
             return states_out(carry[0], single)
