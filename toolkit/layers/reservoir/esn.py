@@ -563,11 +563,12 @@ class ESN(keras.Model):
 
         The gathered product reads `batch * units * k` scattered entries
         (`k` the most non-zeros in a column) where the dense one streams
-        `units^2` weights, much faster per entry. Measured here (XLA, CPU):
-        at 500 units and 10 % connectivity the gathered product is 8x
-        slower than the dense one, whose 1 MiB matrix stays in cache; at
-        2000 units (16 MiB) it is 4x faster. So it is used from
-        `_SPARSE_MIN_BYTES` of dense matrix on, when `4 batch k <= units`.
+        `units^2` weights, much faster per entry. Measured here (XLA, CPU,
+        batch 1, `bench/esn_step.py`): at 500 units and 10 % connectivity
+        the dense one is 1.3x faster (its 1 MiB matrix stays in cache); at
+        2000 units (16 MiB) the gathered one is 1.6x faster.
+        So it is used from `_SPARSE_MIN_BYTES` of dense matrix on, when
+        `4 batch k <= units`.
         """
         if 4 * reservoir.units**2 < _SPARSE_MIN_BYTES:
             return None
