@@ -49,7 +49,9 @@ class ESN(keras.Model):
     with XLA on TensorFlow, states in float32), the first `washout` states
     of every sequence are dropped, and `RidgeRegression` accumulates the
     normal equations in float64, so memory does not grow with the series
-    length. `predict` runs the same compiled loop. `generate` runs the
+    length (unless TensorFlow is pinned to one thread, one chunk's normal
+    equations are accumulated in a background thread while the next chunk
+    runs). `predict` runs the same compiled loop. `generate` runs the
     network in closed loop, feeding each prediction back as the next input.
     The compiled loop is shared by every ESN of the same structure (a sweep
     over seeds compiles once), and for large sparse reservoirs run on a
