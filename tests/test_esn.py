@@ -6,6 +6,7 @@ import pytest
 
 from tests import helpers
 from toolkit.data import mackey_glass
+from toolkit.layers.reservoir import _compile as compile_module
 from toolkit.layers.reservoir import esn as esn_module
 from toolkit.models import ESN
 
@@ -267,3 +268,27 @@ def test_sparse_reservoir_loop_matches_numpy_reference(monkeypatch):
     np.testing.assert_allclose(model.predict(x), outputs, atol=1e-4)
     batch = model.predict(np.repeat(x[None], 8, axis=0))
     np.testing.assert_allclose(batch[3], outputs, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_fit_with_ridge_in_background_thread_is_identical(monkeypatch, threads):
+    # The normal equations of chunk i may be accumulated while chunk i + 1
+    # runs (when more than one thread is allowed): same sums, same order.
+    x, y = series(300)
+    reference = ESN(40, seed=3).fit(x, y, washout=20, chunk_size=64)
+    monkeypatch.setattr(compile_module, "host_threads_allowed", lambda: threads)
+    model = ESN(40, seed=3).fit(x, y, washout=20, chunk_size=64)
+    for a, b in zip(reference.readout.weights, model.readout.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_host_worker_reraises_a_background_error(monkeypatch):
+    monkeypatch.setattr(compile_module, "host_threads_allowed", lambda: True)
+
+    def fail(value):
+        raise ValueError(f"bad chunk {value}")
+
+    with pytest.raises(ValueError, match="bad chunk 2"):
+        with compile_module.HostWorker() as worker:
+            worker.run(lambda value: None, 1)
+            worker.run(fail, 2)

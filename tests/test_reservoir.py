@@ -232,6 +232,19 @@ def test_ridge_matches_augmented_least_squares_over_chunks():
     np.testing.assert_allclose(dense(x).numpy(), x @ kernel + bias)
 
 
+def test_ridge_small_then_large_updates_equal_one_update():
+    # The float64 work buffer is sized by the first update, then grows.
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((40, 5)), rng.standard_normal((40, 1))
+    pieces = RidgeRegression(ridge=0.1, chunk_rows=16)
+    for start, stop in [(0, 2), (2, 40)]:
+        pieces.update(x[start:stop], y[start:stop])
+    whole = RidgeRegression(ridge=0.1)
+    whole.update(x, y)
+    for a, b in zip(pieces.solve(), whole.solve()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_ridge_zero_penalty_on_singular_features_uses_least_squares():
     x = np.ones((20, 2)) * np.arange(20)[:, None]  # two equal columns
     y = 3.0 * x[:, :1] + 1.0

@@ -6,7 +6,14 @@ series outside `keras.Model.fit`, so they compile the loop themselves: on
 TensorFlow with XLA (`tf.function(jit_compile=True)`, which reads the
 variables at run time, so a refitted readout is picked up). Other backends
 run the same code eagerly: correct, only slower.
+
+`HostWorker` lets the NumPy work on one chunk's results (the ridge
+readout's normal equations) run while the compiled loop computes the next
+chunk, when more than one thread is allowed.
 """
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import keras
 
@@ -18,3 +25,53 @@ def compile_loop(function):
 
         return tf.function(function, jit_compile=True, autograph=False)
     return function
+
+
+def host_threads_allowed():
+    """Whether host-side NumPy work may run beside the compiled loop: not
+    on a single core, nor when TensorFlow was pinned to one thread
+    (`tf.config.threading.set_intra_op_parallelism_threads(1)`), which
+    asks for single-threaded work."""
+    if (os.cpu_count() or 1) < 2 or keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.config.threading.get_intra_op_parallelism_threads() != 1
+
+
+class HostWorker:
+    """Runs `run(function, *args)` calls one after the other, in a
+    background thread when `host_threads_allowed()` (so the caller goes on
+    to the next chunk meanwhile), else at once. At most one call is
+    pending; leaving the `with` block waits for it and re-raises its
+    error."""
+
+    def __init__(self):
+        self._pool = None
+        self._pending = None
+
+    def __enter__(self):
+        if host_threads_allowed():
+            self._pool = ThreadPoolExecutor(1)
+        return self
+
+    def run(self, function, *args):
+        if self._pool is None:
+            function(*args)
+            return
+        self._wait()
+        self._pending = self._pool.submit(function, *args)
+
+    def _wait(self):
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __exit__(self, *exc_info):
+        try:
+            if exc_info[0] is None:
+                self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+        return False

@@ -10,7 +10,7 @@ from keras import ops
 from toolkit import _validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import check_seed
-from toolkit.layers.reservoir._compile import compile_loop
+from toolkit.layers.reservoir._compile import HostWorker, compile_loop
 from toolkit.layers.reservoir._sequences import (
     as_sequences,
     check_array_layout,
@@ -49,7 +49,9 @@ class ESN(keras.Model):
     with XLA on TensorFlow, states in float32), the first `washout` states
     of every sequence are dropped, and `RidgeRegression` accumulates the
     normal equations in float64, so memory does not grow with the series
-    length. `predict` runs the same compiled loop. `generate` runs the
+    length (unless TensorFlow is pinned to one thread, one chunk's normal
+    equations are accumulated in a background thread while the next chunk
+    runs). `predict` runs the same compiled loop. `generate` runs the
     network in closed loop, feeding each prediction back as the next input.
     The compiled loop is shared by every ESN of the same structure (a sweep
     over seeds compiles once), and for large sparse reservoirs run on a
@@ -273,17 +275,20 @@ class ESN(keras.Model):
         if method == "gradient":
             return self._gradient_fit(xs, ys, washout, kwargs)
         solver = RidgeRegression(ridge)
-        for indices, batch_x in groups(xs):
-            batch_y = np.stack([ys[i] for i in indices])
-            teacher = shift(batch_y) if self.feedback else None
-            for start, stop, features, carry in self._chunks(
-                batch_x, chunk_size, teacher=teacher
-            ):
-                low = max(start, washout)
-                if low < stop:
-                    solver.update(
-                        features[:, low - start :], batch_y[:, low:stop]
-                    )
+        with HostWorker() as worker:
+            for indices, batch_x in groups(xs):
+                batch_y = np.stack([ys[i] for i in indices])
+                teacher = shift(batch_y) if self.feedback else None
+                for start, stop, features, carry in self._chunks(
+                    batch_x, chunk_size, teacher=teacher
+                ):
+                    low = max(start, washout)
+                    if low < stop:
+                        worker.run(
+                            solver.update,
+                            features[:, low - start :],
+                            batch_y[:, low:stop],
+                        )
         solver.assign(self.readout)
         if return_state:
             return states_out(carry[0], single)
@@ -560,11 +565,12 @@ class ESN(keras.Model):
 
         The gathered product reads `batch * units * k` scattered entries
         (`k` the most non-zeros in a column) where the dense one streams
-        `units^2` weights, much faster per entry. Measured here (XLA, CPU):
-        at 500 units and 10 % connectivity the gathered product is 8x
-        slower than the dense one, whose 1 MiB matrix stays in cache; at
-        2000 units (16 MiB) it is 4x faster. So it is used from
-        `_SPARSE_MIN_BYTES` of dense matrix on, when `4 batch k <= units`.
+        `units^2` weights, much faster per entry. Measured here (XLA, CPU,
+        batch 1, `bench/esn_step.py`): at 500 units and 10 % connectivity
+        the dense one is 1.3x faster (its 1 MiB matrix stays in cache); at
+        2000 units (16 MiB) the gathered one is 1.6x faster.
+        So it is used from `_SPARSE_MIN_BYTES` of dense matrix on, when
+        `4 batch k <= units`.
         """
         if 4 * reservoir.units**2 < _SPARSE_MIN_BYTES:
             return None

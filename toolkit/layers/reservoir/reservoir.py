@@ -239,7 +239,11 @@ class Reservoir(keras.layers.Layer):
         else:
             indices, values = sparse
             gathered = ops.take(state, indices, axis=1)  # (batch, units, k)
-            recurrent = ops.sum(gathered * values, axis=-1)
+            # The k products are summed by a product with a vector of ones,
+            # not `ops.sum`: XLA's CPU backend then runs a vectorised
+            # matrix-vector product instead of a scalar tree reduction.
+            ones = ops.ones((ops.shape(values)[-1],), dtype=values.dtype)
+            recurrent = ops.tensordot(gathered * values, ones, axes=1)
         pre = drive + recurrent
         return state + self.leak_rate * (self.activation(pre) - state)
 

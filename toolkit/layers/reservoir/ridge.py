@@ -62,6 +62,7 @@ class RidgeRegression:
         """Forget every row seen so far."""
         self.count = 0
         self._sxx = self._sxy = self._sx = self._sy = None
+        self._buffer = None
 
     def update(self, features, targets):
         """Add rows: `features` `(..., n_features)`, `targets`
@@ -90,10 +91,19 @@ class RidgeRegression:
                 f"targets: {self._sxx.shape[0]} and {self._sxy.shape[1]} so "
                 f"far. Received: {features.shape[1]} and {targets.shape[1]}"
             )
+        if self._buffer is None or self._buffer.shape[1] != features.shape[1]:
+            rows = min(self.chunk_rows, len(features))
+            self._buffer = np.empty((rows, features.shape[1]))
         for start in range(0, len(features), self.chunk_rows):
-            x = features[start : start + self.chunk_rows].astype("float64")
+            chunk = features[start : start + self.chunk_rows]
+            if len(chunk) > len(self._buffer):
+                self._buffer = np.empty((len(chunk), features.shape[1]))
+            # One float64 buffer reused across chunks (a fresh 64 MiB array
+            # per chunk costs its page faults every time).
+            x = self._buffer[: len(chunk)]
+            np.copyto(x, chunk)
             y = targets[start : start + self.chunk_rows].astype("float64")
-            self._sxx += x.T @ x
+            self._sxx += x.T @ x  # NumPy runs `a.T @ a` as a rank-k update
             self._sxy += x.T @ y
             self._sx += x.sum(axis=0)
             self._sy += y.sum(axis=0)
