@@ -6,13 +6,17 @@ weights run
 
 - batched: `dynamic_batching=True`, all nodes of one height across the
   batch in one step (steps = tallest tree);
-- per node, in graph: `dynamic_batching=False`, one internal node per
-  step inside the same compiled `while_loop`, one tree at a time (the
-  strongest per-node peer: no Python in the loop);
+- per node, in graph: the same layer code with `dynamic_batching=False`,
+  one internal node per step inside the same compiled `tf.function` and
+  `while_loop`, one tree at a time (the strongest per-node peer we have:
+  no Python in the loop, and on TensorFlow the same shrinking-buffer loop,
+  which is also faster per node than the portable loop);
 - per node, eager (`--eager-trees`): a plain Python recursion calling the
   layer's `compose` on one node at a time, as naive code would.
 
-Both forward and forward+backward (gradients of the sum of every node's
+Inputs are TensorFlow constants made before timing. TensorFlow runs on
+`--threads` threads (default 1, intra- and inter-op). Both forward and
+forward+backward (gradients of the sum of every node's
 output with respect to the weights and inputs) are timed, the median of
 `--repeats` runs after a warm-up. The ratio is batched nodes/s over the
 in-graph per-node nodes/s, the two timed alternately (same load). The
@@ -39,6 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _threads import pin_threads  # noqa: E402
 
 from toolkit.data import Tree, Vocabulary, encode_trees  # noqa: E402
 from toolkit.layers import (  # noqa: E402
@@ -75,6 +80,12 @@ def parse_args(argv=None):
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow intra- and inter-op threads (0: TensorFlow's default)",
+    )
     parser.add_argument("--out", default="bench/results/tree_batching.json")
     return parser.parse_args(argv)
 
@@ -193,28 +204,36 @@ def bench_composer(name, args, trees, batch, inputs):
             )
             eager[mode] = args.eager_trees * nodes_per_tree / seconds
     batched = graph_functions(layer)
+    singles = [
+        (
+            tf.constant(inputs[t : t + 1]),
+            arrays["children"][t : t + 1],
+            arrays["heights"][t : t + 1],
+        )
+        for t in range(count)
+    ]
     for size in [int(s) for s in args.batch_sizes.split(",")]:
         size = min(size, args.trees)
         slices = [(s, s + size) for s in range(0, args.trees, size)]
         # at small batches, time a subset of the batches to bound the run
         slices = slices[: max(1, 256 // size)] if size < 32 else slices
+        parts = [
+            (
+                tf.constant(inputs[lo:hi]),
+                arrays["children"][lo:hi],
+                arrays["heights"][lo:hi],
+            )
+            for lo, hi in slices
+        ]
         for mode, fn in zip(("forward", "forward+backward"), batched):
 
             def run(fn=fn):
-                for lo, hi in slices:
-                    fn(
-                        tf.constant(inputs[lo:hi]),
-                        arrays["children"][lo:hi],
-                        arrays["heights"][lo:hi],
-                    )
+                for part in parts:
+                    fn(*part)
 
             def run_peer(fn=peers[mode]):
-                for t in range(count):
-                    fn(
-                        tf.constant(inputs[t : t + 1]),
-                        arrays["children"][t : t + 1],
-                        arrays["heights"][t : t + 1],
-                    )
+                for part in singles:
+                    fn(*part)
 
             seconds, peer_seconds = timed_pair(run, run_peer, args.repeats)
             trees_done = sum(hi - lo for lo, hi in slices)
@@ -263,13 +282,16 @@ def format_row(row):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads:
+        pin_threads(args.threads)
     tf.random.set_seed(args.seed)
     trees, batch, inputs = make_batch(args)
     heights = batch["heights"].max(axis=1)
     print(
         f"{args.trees} random binary trees of {args.leaves} leaves, "
         f"state {args.units}; tree heights: min {heights.min()}, "
-        f"median {int(np.median(heights))}, max {heights.max()}"
+        f"median {int(np.median(heights))}, max {heights.max()}; "
+        f"TensorFlow threads: {args.threads or 'default'}"
     )
     print(HEADER)
     rows = []
