@@ -248,8 +248,8 @@ class TreeComposer(keras.layers.Layer):
             outputs = self._scatter_levels(
                 flat_inputs, flat_children, order, leaves, starts, sizes, steps
             )
+        # padding rows are zeros already: no node ever writes them
         nodes = ops.reshape(outputs, (batch, max_nodes, self.units))
-        nodes = nodes * ops.cast(ops.expand_dims(heights >= 0, -1), nodes.dtype)
         roots = ops.cast(ops.argmax(heights, axis=1), "int32")
         roots = ops.take(
             outputs,
