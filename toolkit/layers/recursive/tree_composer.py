@@ -5,15 +5,24 @@ a node's state is `compose(states of its children)`. Done node by node,
 a batch of trees costs one sequential step per internal node. Dynamic
 batching (Looks et al. 2017) notes that all nodes of the same height, in
 every tree of the batch, only depend on lower nodes, so they can be
-composed together: one gather of their children's states, one batched
-composition, one scatter into a buffer of node states. The number of
-sequential steps becomes the height of the tallest tree.
+composed together: one read of their children's states, one batched
+composition, one write of the results. The number of sequential steps
+becomes the height of the tallest tree.
 
 `TreeComposer.call` receives the flat encoding of
-`toolkit.data.trees.encode_trees` (per tree, padded), merges the batch into
-one buffer of `batch * max_nodes` node states, starts the leaves with
-`leaf_states`, and loops over heights with `keras.ops.while_loop`, calling
-the subclass's `compose` once per height. Subclasses implement `build`,
+`toolkit.data.trees.encode_trees` (per tree, padded), merges the batch,
+sorts its nodes by height once, starts the leaves with `leaf_states`, and
+loops over heights, calling the subclass's `compose` once per height:
+
+- on TensorFlow (`_push_levels`), each step reads its children from the
+  front of a buffer of child slots and writes its states into its
+  parents' slots; the buffer shrinks level by level, so a step costs in
+  proportion to the nodes still waiting (`_tensorflow_loop.py`);
+- on any backend (`_scatter_levels`, `keras.ops.while_loop`), each step
+  gathers from and scatters into one buffer of all `batch * max_nodes`
+  node states, a cost in proportion to the whole batch at every step.
+
+Both give the same outputs and gradients. Subclasses implement `build`,
 `state_size`, `leaf_states` and `compose`.
 
 Reference: M. Looks, M. Herreshoff, D. Hutchins and P. Norvig, "Deep
