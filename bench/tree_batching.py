@@ -6,15 +6,20 @@ weights run
 
 - batched: `dynamic_batching=True`, all nodes of one height across the
   batch in one step (steps = tallest tree);
-- per node, in graph: `dynamic_batching=False`, one internal node per
-  step inside the same compiled `while_loop`, one tree at a time (the
-  strongest per-node peer: no Python in the loop);
+- per node, in graph: the same layer code with `dynamic_batching=False`,
+  one internal node per step inside the same compiled `tf.function` and
+  `while_loop`, one tree at a time (the strongest per-node peer we have:
+  no Python in the loop, and on TensorFlow the same shrinking-buffer loop,
+  which is also faster per node than the portable loop);
 - per node, eager (`--eager-trees`): a plain Python recursion calling the
   layer's `compose` on one node at a time, as naive code would.
 
-Both forward and forward+backward (gradients of the sum of every node's
-output with respect to the weights and inputs) are timed, the median of
-`--repeats` runs after a warm-up. The ratio is batched nodes/s over the
+Inputs are TensorFlow constants made before timing. TensorFlow runs on
+`--threads` threads (default 1, intra- and inter-op). Both forward and
+forward+backward (gradients of the sum of every node's
+output with respect to the weights and inputs) are timed: the fastest
+(`--statistic min`, default) or median of `--repeats` runs after a
+warm-up. The ratio is batched nodes/s over the
 in-graph per-node nodes/s, the two timed alternately (same load). The
 steps column gives the mean number of sequential steps per batch.
 
@@ -39,6 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _threads import pin_threads  # noqa: E402
 
 from toolkit.data import Tree, Vocabulary, encode_trees  # noqa: E402
 from toolkit.layers import (  # noqa: E402
@@ -46,6 +52,8 @@ from toolkit.layers import (  # noqa: E402
     RNTNComposer,
     TreeLSTMComposer,
 )
+
+STATISTICS = {"min": min, "median": statistics.median}
 
 COMPOSERS = {
     "rnn": RecursiveComposer,
@@ -73,8 +81,21 @@ def parse_args(argv=None):
         default=1,
         help="trees for the eager Python recursion (0: skip)",
     )
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--statistic",
+        choices=("min", "median"),
+        default="min",
+        help="of the repeats: min (the least disturbed run, for a shared "
+        "machine where other load only adds time) or median",
+    )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="TensorFlow intra- and inter-op threads (0: TensorFlow's default)",
+    )
     parser.add_argument("--out", default="bench/results/tree_batching.json")
     return parser.parse_args(argv)
 
@@ -94,19 +115,20 @@ def make_batch(args):
     return trees, batch, inputs.astype("float32")
 
 
-def timed(function, repeats):
+def timed(function, repeats, statistic=min):
     function()  # warm-up (tracing)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistic(times)
 
 
-def timed_pair(run, run_peer, repeats):
-    """Median seconds of `run` and `run_peer`, timed alternately so that
-    both see the same load on a shared machine."""
+def timed_pair(run, run_peer, repeats, statistic=min):
+    """Seconds of `run` and `run_peer` (`statistic` of `repeats` runs each,
+    after a warm-up), timed alternately so that both see the same load on
+    a shared machine."""
     run()
     run_peer()
     times, peer_times = [], []
@@ -115,7 +137,7 @@ def timed_pair(run, run_peer, repeats):
             start = time.perf_counter()
             function()
             out.append(time.perf_counter() - start)
-    return statistics.median(times), statistics.median(peer_times)
+    return statistic(times), statistic(peer_times)
 
 
 def graph_functions(layer):
@@ -190,33 +212,44 @@ def bench_composer(name, args, trees, batch, inputs):
                     for t in range(args.eager_trees)
                 ],
                 max(1, args.repeats // 2),
+                STATISTICS[args.statistic],
             )
             eager[mode] = args.eager_trees * nodes_per_tree / seconds
     batched = graph_functions(layer)
+    singles = [
+        (
+            tf.constant(inputs[t : t + 1]),
+            arrays["children"][t : t + 1],
+            arrays["heights"][t : t + 1],
+        )
+        for t in range(count)
+    ]
     for size in [int(s) for s in args.batch_sizes.split(",")]:
         size = min(size, args.trees)
         slices = [(s, s + size) for s in range(0, args.trees, size)]
         # at small batches, time a subset of the batches to bound the run
         slices = slices[: max(1, 256 // size)] if size < 32 else slices
+        parts = [
+            (
+                tf.constant(inputs[lo:hi]),
+                arrays["children"][lo:hi],
+                arrays["heights"][lo:hi],
+            )
+            for lo, hi in slices
+        ]
         for mode, fn in zip(("forward", "forward+backward"), batched):
 
             def run(fn=fn):
-                for lo, hi in slices:
-                    fn(
-                        tf.constant(inputs[lo:hi]),
-                        arrays["children"][lo:hi],
-                        arrays["heights"][lo:hi],
-                    )
+                for part in parts:
+                    fn(*part)
 
             def run_peer(fn=peers[mode]):
-                for t in range(count):
-                    fn(
-                        tf.constant(inputs[t : t + 1]),
-                        arrays["children"][t : t + 1],
-                        arrays["heights"][t : t + 1],
-                    )
+                for part in singles:
+                    fn(*part)
 
-            seconds, peer_seconds = timed_pair(run, run_peer, args.repeats)
+            seconds, peer_seconds = timed_pair(
+                run, run_peer, args.repeats, STATISTICS[args.statistic]
+            )
             trees_done = sum(hi - lo for lo, hi in slices)
             rate = trees_done * nodes_per_tree / seconds
             peer = count * nodes_per_tree / peer_seconds
@@ -263,13 +296,16 @@ def format_row(row):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads:
+        pin_threads(args.threads)
     tf.random.set_seed(args.seed)
     trees, batch, inputs = make_batch(args)
     heights = batch["heights"].max(axis=1)
     print(
         f"{args.trees} random binary trees of {args.leaves} leaves, "
         f"state {args.units}; tree heights: min {heights.min()}, "
-        f"median {int(np.median(heights))}, max {heights.max()}"
+        f"median {int(np.median(heights))}, max {heights.max()}; "
+        f"TensorFlow threads: {args.threads or 'default'}"
     )
     print(HEADER)
     rows = []

@@ -11,7 +11,7 @@ from tests.helpers import (
     count_params,
     randomize_weights,
 )
-from toolkit.data import Vocabulary, binarize, encode_trees, listops
+from toolkit.data import Tree, Vocabulary, binarize, encode_trees, listops
 from toolkit.layers import RecursiveComposer, RNTNComposer, TreeLSTMComposer
 
 UNITS = 5
@@ -160,6 +160,43 @@ def test_dynamic_batching_equals_per_node_recursion(name):
     for got, expected in zip(
         run(batched, batch, table), run(per_node, batch, table)
     ):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, dynamic_batching",
+    [("rnn", False), ("tree_lstm_nary3", True), ("child_sum", True)],
+)
+def test_tensorflow_loop_equals_portable_loop(name, dynamic_batching):
+    """The TensorFlow shrinking-buffer loop and the portable `keras.ops`
+    loop give the same nodes and the same gradients (single-leaf trees and
+    padding included)."""
+    tf = pytest.importorskip("tensorflow")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the TensorFlow loop runs on the TensorFlow backend")
+    factory, binary = COMPOSERS[name]
+    _, vocab, batch = make_batch(binary=binary, count=5, seed=7)
+    arity = batch["children"].shape[-1]
+    leaf = encode_trees(
+        [Tree(None, token="1")], vocab, batch["heights"].shape[1], arity
+    )
+    batch = {k: np.concatenate([batch[k], leaf[k]]) for k in leaf}
+    table = np.random.default_rng(3).normal(size=(len(vocab), UNITS))
+    inputs = tf.constant(table[batch["tokens"]].astype("float32"))
+    results = []
+    for tensorflow_loop in (True, False):
+        layer = factory()
+        layer.dynamic_batching = dynamic_batching
+        layer._tensorflow_loop = tensorflow_loop
+        layer(inputs, batch["children"], batch["heights"])
+        randomize_weights(layer, scale=0.4, seed=4)
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            roots, nodes = layer(inputs, batch["children"], batch["heights"])
+            loss = tf.reduce_sum(nodes**2) + tf.reduce_sum(roots)
+        grads = tape.gradient(loss, [inputs, *layer.trainable_weights])
+        results.append([roots, nodes, *grads])
+    for got, expected in zip(*results):
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 

@@ -5,15 +5,24 @@ a node's state is `compose(states of its children)`. Done node by node,
 a batch of trees costs one sequential step per internal node. Dynamic
 batching (Looks et al. 2017) notes that all nodes of the same height, in
 every tree of the batch, only depend on lower nodes, so they can be
-composed together: one gather of their children's states, one batched
-composition, one scatter into a buffer of node states. The number of
-sequential steps becomes the height of the tallest tree.
+composed together: one read of their children's states, one batched
+composition, one write of the results. The number of sequential steps
+becomes the height of the tallest tree.
 
 `TreeComposer.call` receives the flat encoding of
-`toolkit.data.trees.encode_trees` (per tree, padded), merges the batch into
-one buffer of `batch * max_nodes` node states, starts the leaves with
-`leaf_states`, and loops over heights with `keras.ops.while_loop`, calling
-the subclass's `compose` once per height. Subclasses implement `build`,
+`toolkit.data.trees.encode_trees` (per tree, padded), merges the batch,
+sorts its nodes by height once, starts the leaves with `leaf_states`, and
+loops over heights, calling the subclass's `compose` once per height:
+
+- on TensorFlow (`_push_levels`), each step reads its children from the
+  front of a buffer of child slots and writes its states into its
+  parents' slots; the buffer shrinks level by level, so a step costs in
+  proportion to the nodes still waiting (`_tensorflow_loop.py`);
+- on any backend (`_scatter_levels`, `keras.ops.while_loop`), each step
+  gathers from and scatters into one buffer of all `batch * max_nodes`
+  node states, a cost in proportion to the whole batch at every step.
+
+Both give the same outputs and gradients. Subclasses implement `build`,
 `state_size`, `leaf_states` and `compose`.
 
 Reference: M. Looks, M. Herreshoff, D. Hutchins and P. Norvig, "Deep
@@ -53,6 +62,10 @@ class TreeComposer(keras.layers.Layer):
         padding).
     """
 
+    # TensorFlow backend: the shrinking-buffer loop (`_push_levels`); set
+    # False on an instance to run the portable loop (tests compare both)
+    _tensorflow_loop = True
+
     def __init__(self, units, dynamic_batching=True, **kwargs):
         units = v.check_positive_int("units", units)
         super().__init__(**kwargs)
@@ -75,6 +88,13 @@ class TreeComposer(keras.layers.Layer):
         states `(n, max_children, state_size)` (zeros where missing) and
         the float mask `(n, max_children)` of present children."""
         raise NotImplementedError
+
+    def _outputs(self, states):
+        """The output part of states `(n, state_size)`: the first `units`
+        columns (e.g. `h` of a Tree-LSTM's `[h; c]`)."""
+        if self.state_size == self.units:
+            return states
+        return ops.split(states, [self.units], axis=-1)[0]
 
     def _check_arity(self, children_shape, allowed=None):
         arity = children_shape[-1]
@@ -106,21 +126,12 @@ class TreeComposer(keras.layers.Layer):
         starts = leaves + ops.arange(total, dtype="int32")
         return order, leaves, starts, ops.ones_like(starts), total
 
-    def call(self, inputs, children, heights, training=None):
-        heights = ops.cast(heights, "int32")
-        children = ops.cast(children, "int32")
-        batch = ops.shape(heights)[0]
-        max_nodes = ops.shape(heights)[1]
-        arity = children.shape[-1]
-        offsets = ops.reshape(
-            ops.arange(batch, dtype="int32") * max_nodes, (-1, 1, 1)
-        )
-        flat_children = ops.reshape(
-            ops.where(children >= 0, children + offsets, -1), (-1, arity)
-        )
-        flat_heights = ops.reshape(heights, (-1,))
-        flat_inputs = ops.reshape(inputs, (-1, inputs.shape[-1]))
-        order, leaves, starts, sizes, steps = self._schedule(flat_heights)
+    def _scatter_levels(
+        self, flat_inputs, flat_children, order, leaves, starts, sizes, steps
+    ):
+        """The portable loop: a buffer of every node's state, in the
+        nodes' own order, into which each step scatters its parents.
+        Returns the `(nodes, units)` outputs in the nodes' order."""
         leaf_rows = ops.expand_dims(order[:leaves], -1)
         leaf_states = self.leaf_states(
             ops.take(flat_inputs, order[:leaves], axis=0)
@@ -129,7 +140,7 @@ class TreeComposer(keras.layers.Layer):
         buffer = ops.scatter(
             leaf_rows,
             leaf_states,
-            (ops.shape(flat_heights)[0], leaf_states.shape[-1]),
+            (ops.shape(order)[0], leaf_states.shape[-1]),
         )
 
         def body(step, buffer):
@@ -154,9 +165,100 @@ class TreeComposer(keras.layers.Layer):
             body,
             (ops.convert_to_tensor(0, "int32"), buffer),
         )
-        outputs = buffer[:, : self.units]
+        return self._outputs(buffer)
+
+    def _push_levels(
+        self, flat_inputs, flat_children, order, leaves, starts, sizes
+    ):
+        """The TensorFlow loop (`_tensorflow_loop.push_loop`): nodes in
+        height order, each step reading its children from the front of a
+        shrinking buffer of child slots and writing its states into their
+        parents' slots. Returns the `(nodes, units)` outputs in the nodes'
+        order."""
+        from toolkit.layers.recursive._tensorflow_loop import push_loop
+
+        total = ops.shape(order)[0]
+        arity = flat_children.shape[-1]
+        internal = ops.sum(sizes)
+        # rank[n]: position of node n in height order
+        rank = ops.scatter(
+            ops.expand_dims(order, -1),
+            ops.arange(total, dtype="int32"),
+            (total,),
+        )
+        inner = ops.slice(
+            order, ops.reshape(leaves, (1,)), ops.reshape(internal, (1,))
+        )
+        kids = ops.take(flat_children, inner, axis=0)
+        present = kids >= 0
+        # slot j * arity + k holds the k-th child of the j-th internal node;
+        # `spare`, past the last internal node, takes the roots' states
+        spare = internal * arity
+        slots = ops.reshape(
+            ops.arange(internal, dtype="int32") * arity, (-1, 1)
+        ) + ops.arange(arity, dtype="int32")
+        sources = ops.where(
+            present, ops.take(rank, ops.maximum(kids, 0)), total
+        )
+        # destination of every node (by rank); missing children add to the
+        # dropped entry `total`
+        destinations = spare + ops.scatter(
+            ops.reshape(sources, (-1, 1)),
+            ops.reshape(slots - spare, (-1,)),
+            (total + 1,),
+        )
+        leaf_states = self.leaf_states(
+            ops.take(flat_inputs, order[:leaves], axis=0)
+        )
+        leaf_states = ops.cast(leaf_states, self.compute_dtype)
+        width = leaf_states.shape[-1]
+        pending = ops.scatter(
+            ops.expand_dims(destinations[:leaves], -1),
+            leaf_states,
+            (spare + arity, width),
+        )
+        states = push_loop(
+            self.compose,
+            pending,
+            ops.slice(
+                destinations,
+                ops.reshape(leaves, (1,)),
+                ops.reshape(internal, (1,)),
+            ),
+            present,
+            starts - leaves,
+            sizes,
+            arity,
+        )
+        padding = ops.zeros((total - leaves - internal, width), states.dtype)
+        in_order = ops.concatenate([leaf_states, states, padding], axis=0)
+        return ops.take(self._outputs(in_order), rank, axis=0)
+
+    def call(self, inputs, children, heights, training=None):
+        heights = ops.cast(heights, "int32")
+        children = ops.cast(children, "int32")
+        batch = ops.shape(heights)[0]
+        max_nodes = ops.shape(heights)[1]
+        arity = children.shape[-1]
+        offsets = ops.reshape(
+            ops.arange(batch, dtype="int32") * max_nodes, (-1, 1, 1)
+        )
+        flat_children = ops.reshape(
+            ops.where(children >= 0, children + offsets, -1), (-1, arity)
+        )
+        flat_heights = ops.reshape(heights, (-1,))
+        flat_inputs = ops.reshape(inputs, (-1, inputs.shape[-1]))
+        order, leaves, starts, sizes, steps = self._schedule(flat_heights)
+        if self._tensorflow_loop and keras.backend.backend() == "tensorflow":
+            outputs = self._push_levels(
+                flat_inputs, flat_children, order, leaves, starts, sizes
+            )
+        else:
+            outputs = self._scatter_levels(
+                flat_inputs, flat_children, order, leaves, starts, sizes, steps
+            )
+        # padding rows are zeros already: no node ever writes them
         nodes = ops.reshape(outputs, (batch, max_nodes, self.units))
-        nodes = nodes * ops.cast(ops.expand_dims(heights >= 0, -1), nodes.dtype)
         roots = ops.cast(ops.argmax(heights, axis=1), "int32")
         roots = ops.take(
             outputs,

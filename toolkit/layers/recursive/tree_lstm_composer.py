@@ -164,10 +164,10 @@ class TreeLSTMComposer(TreeComposer):
     def _cell(self, z, forget_terms):
         """`[h; c]` from the gate pre-activations `z = [i, o, u]` and the
         children's carried memory `sum_k f_k * c_k` (or None)."""
-        u = self.units
-        i = ops.sigmoid(z[:, :u])
-        o = ops.sigmoid(z[:, u : 2 * u])
-        c = i * ops.tanh(z[:, 2 * u :])
+        # (splits, not slices: a split's gradient is one concatenation)
+        i, o, g = ops.split(z, 3, axis=-1)
+        i, o = ops.sigmoid(i), ops.sigmoid(o)
+        c = i * ops.tanh(g)
         if forget_terms is not None:
             c = c + forget_terms
         return ops.concatenate([o * ops.tanh(c), c], axis=-1)
@@ -177,7 +177,7 @@ class TreeLSTMComposer(TreeComposer):
 
     def compose(self, child_states, child_mask):
         u = self.units
-        h, c = child_states[..., :u], child_states[..., u:]
+        h, c = ops.split(child_states, 2, axis=-1)
         if self.variant == "n_ary":
             flat = ops.reshape(h, (-1, self.arity * u))
             z = ops.matmul(flat, self.recurrent_kernel) + self.bias
