@@ -7,6 +7,7 @@ learning rate lies where the loss falls fastest, well before it blows up.
 """
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -175,21 +176,27 @@ class LRRangeTestResult:
         history: `pandas.DataFrame` with columns `lr`, `loss` (the loss of
             each batch) and `smoothed_loss`, one row per batch.
         suggestions: dict from rule name to learning rate:
+            - `"minimum_tenth"` (the default): a tenth of the learning
+              rate at the smoothed loss's minimum, the edge past which
+              the loss blows up;
             - `"steepest"`: where the smoothed loss falls fastest against
               `log(lr)` (Smith 2015);
             - `"valley"`: the middle, in `log(lr)`, of the descent that
-              ends at the smoothed loss's minimum;
-            - `"minimum_tenth"`: a tenth of the learning rate at the
-              smoothed loss's minimum.
+              ends at the smoothed loss's minimum.
             See `suggest_learning_rates` for the exact definitions.
         suggestion: the learning rate of the rule `rule` (default
-            `"valley"`).
+            `"minimum_tenth"`).
         steps: number of batches the test trained on.
+
+    A `UserWarning` says when the curve's minimum is its last point (the
+    sweep ended before the loss turned up or went NaN: every suggestion
+    is then a lower bound, raise `max_lr`) or its first (the loss only
+    rose: lower `min_lr`).
     """
 
-    RULES = ("steepest", "valley", "minimum_tenth")
+    RULES = ("minimum_tenth", "steepest", "valley")
 
-    def __init__(self, lrs, losses, smoothed_losses, rule="valley"):
+    def __init__(self, lrs, losses, smoothed_losses, rule="minimum_tenth"):
         import pandas as pd
 
         self.rule = v.check_choice("rule", rule, set(self.RULES))
@@ -198,6 +205,7 @@ class LRRangeTestResult:
         )
         self.steps = len(lrs)
         self.suggestions = suggest_learning_rates(lrs, smoothed_losses)
+        _warn_if_edge_not_seen(lrs, smoothed_losses)
 
     @property
     def suggestion(self):
@@ -234,7 +242,7 @@ class LRRangeTestResult:
             label="smoothed loss",
         )
         finite = data["smoothed_loss"][np.isfinite(data["smoothed_loss"])]
-        markers = {"steepest": "o", "valley": "s", "minimum_tenth": "^"}
+        markers = {"minimum_tenth": "^", "steepest": "o", "valley": "s"}
         for index, (name, lr) in enumerate(self.suggestions.items()):
             position = int(np.argmin(np.abs(np.log(data["lr"]) - np.log(lr))))
             ax.plot(
@@ -269,6 +277,18 @@ def suggest_learning_rates(lrs, smoothed_losses):
     Only the points up to the smoothed loss's minimum are used (the descent;
     what follows is the blow-up). With `x = log(lr)`:
 
+    - `"minimum_tenth"` (the default of `lr_range_test`): a tenth of the
+      learning rate at the minimum, `lr* / 10`. The minimum is located
+      between recorded points by the vertex of the parabola through the
+      lowest point and its two neighbours,
+
+      ```
+      x* = x_m - h (s_{m+1} - s_{m-1}) / (2 (s_{m+1} - 2 s_m + s_{m-1}))
+      ```
+
+      for equal spacing `h` in `x` (the exponential sweep), clipped to
+      `[x_{m-1}, x_{m+1}]`; at either end of the curve, or on a linear
+      sweep, `x* = x_m`;
     - `"steepest"`: the point of most negative slope `ds/dx`, by central
       differences `(s_{i+1} - s_{i-1}) / (x_{i+1} - x_{i-1})` at interior
       points only (a one-sided difference at the minimum is biased), after
@@ -278,15 +298,27 @@ def suggest_learning_rates(lrs, smoothed_losses):
       point before the minimum at which the loss is still within a tenth
       of the drop `top - min` of the highest loss before the minimum
       (`top`), to the minimum. The threshold ignores the noisy flat
-      start, where a longest-decreasing-run rule gets lost;
-    - `"minimum_tenth"`: a tenth of the learning rate at the minimum.
+      start, where a longest-decreasing-run rule gets lost.
+
+    Why the default is `minimum_tenth`: the minimum is where the loss
+    stops falling and starts to blow up, the one feature every range-test
+    curve has, even one whose descent is lost in the noise (a CNN that
+    hardly learns in one epoch before it diverges); a tenth of it keeps
+    the margin Smith recommends for a constant learning rate below the
+    largest one that still trains. `steepest` and `valley` read the
+    descent, which on a short, noisy curve wanders by a decade or more
+    from seed to seed and lands in the blow-up when there is no clear
+    descent (`bench/lr_finder_digits_seeds.py`). The margin is
+    conservative where the best constant rate lies close to the edge
+    (plain SGD on the UCI digits: 1.2-1.5x the best grid loss in
+    `bench/lr_finder_digits.py`); read the plot there.
 
     Args:
         lrs: sequence of learning rates (increasing).
         smoothed_losses: sequence of smoothed losses, same length.
 
     Returns:
-        dict with keys `"steepest"`, `"valley"`, `"minimum_tenth"`.
+        dict with keys `"minimum_tenth"`, `"steepest"`, `"valley"`.
     """
     lrs = np.asarray(lrs, dtype="float64")
     losses = np.asarray(smoothed_losses, dtype="float64")
@@ -311,10 +343,45 @@ def suggest_learning_rates(lrs, smoothed_losses):
     first = int(np.flatnonzero(still_high)[-1])
     middle = 0.5 * (np.log(lrs[first]) + np.log(lrs[lowest]))
     return {
+        "minimum_tenth": float(np.exp(_vertex(np.log(lrs), losses)) / 10.0),
         "steepest": steepest,
         "valley": float(np.exp(middle)),
-        "minimum_tenth": float(lrs[lowest] / 10.0),
     }
+
+
+def _vertex(x, s):
+    """`x` of the parabola's vertex through the lowest point of `s` and its
+    neighbours, clipped to them; `x` of the lowest point at an end or
+    when the spacing is not even."""
+    m = int(np.argmin(s))
+    if m == 0 or m == len(s) - 1:
+        return x[m]
+    h_left, h_right = x[m] - x[m - 1], x[m + 1] - x[m]
+    curvature = s[m + 1] - 2.0 * s[m] + s[m - 1]
+    if not np.isclose(h_left, h_right, rtol=1e-6) or curvature <= 0:
+        return x[m]
+    shift = -h_right * (s[m + 1] - s[m - 1]) / (2.0 * curvature)
+    return x[m] + float(np.clip(shift, -h_left, h_right))
+
+
+def _warn_if_edge_not_seen(lrs, smoothed_losses):
+    losses = np.asarray(smoothed_losses, dtype="float64")
+    finite = np.flatnonzero(np.isfinite(losses))
+    lowest = finite[int(np.argmin(losses[finite]))]
+    if lowest == len(losses) - 1:
+        warnings.warn(
+            "The LR range test's loss was still at its lowest when the "
+            f"sweep ended (lr={lrs[lowest]:.3g}): the edge where it blows "
+            "up was not reached, so the suggestions are lower bounds. "
+            "Raise `max_lr` or `steps`.",
+            stacklevel=3,
+        )
+    elif lowest == finite[0]:
+        warnings.warn(
+            "The LR range test's loss only rose from the first step "
+            f"(lr={lrs[lowest]:.3g}): lower `min_lr`.",
+            stacklevel=3,
+        )
 
 
 def lr_range_test(
@@ -328,7 +395,7 @@ def lr_range_test(
     mode="exponential",
     smoothing="auto",
     divergence_threshold=4.0,
-    rule="valley",
+    rule="minimum_tenth",
     verbose=0,
 ):
     """Run the LR range test on a compiled model and put it back as it was.
@@ -357,8 +424,9 @@ def lr_range_test(
             (`bench/lr_finder_digits.py`).
         min_lr, max_lr, steps, mode, smoothing, divergence_threshold: see
             `LRRangeTest`.
-        rule: the suggestion returned as `result.suggestion`: `"valley"`,
-            `"steepest"` or `"minimum_tenth"`. Default: `"valley"`.
+        rule: the suggestion returned as `result.suggestion`:
+            `"minimum_tenth"`, `"steepest"` or `"valley"` (see
+            `suggest_learning_rates`). Default: `"minimum_tenth"`.
         verbose: passed to `fit`. Default: 0.
 
     Returns:
