@@ -198,6 +198,7 @@ def test_hyperband_records_its_rounds(tmp_path):
     assert (frame["epochs"] <= 2).all()
 
 
+@pytest.mark.filterwarnings("ignore:The optimal value found for dimension")
 def test_bayesian_sweep_fits_its_gaussian_process(tmp_path, monkeypatch):
     sklearn_gp = pytest.importorskip("sklearn.gaussian_process")
     regressor = sklearn_gp.GaussianProcessRegressor
