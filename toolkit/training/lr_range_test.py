@@ -303,15 +303,18 @@ def suggest_learning_rates(lrs, smoothed_losses):
     Why the default is `minimum_tenth`: the minimum is where the loss
     stops falling and starts to blow up, the one feature every range-test
     curve has, even one whose descent is lost in the noise (a CNN that
-    hardly learns in one epoch before it diverges); a tenth of it keeps
-    the margin Smith recommends for a constant learning rate below the
-    largest one that still trains. `steepest` and `valley` read the
+    hardly learns in one epoch before it diverges); a tenth of it
+    (fastai's `minimum` rule) keeps a margin below the largest rate that
+    still trains, which Smith (2015) advises for a constant rate.
+    `steepest` and `valley` read the
     descent, which on a short, noisy curve wanders by a decade or more
     from seed to seed and lands in the blow-up when there is no clear
-    descent (`bench/lr_finder_digits_seeds.py`). The margin is
-    conservative where the best constant rate lies close to the edge
-    (plain SGD on the UCI digits: 1.2-1.5x the best grid loss in
-    `bench/lr_finder_digits.py`); read the plot there.
+    descent (`bench/lr_finder_digits_seeds.py`). The margin of 10 is
+    where the best constant rate lies for SGD with momentum 0.9 on the
+    UCI digits (1.02-1.06x the best grid loss in
+    `bench/lr_finder_digits.py`), too cautious where it lies near the
+    edge (plain SGD, MLP: 1.63x) and not cautious enough where it lies
+    far below (Adam, MLP: 1.42x); read the plot there.
 
     Args:
         lrs: sequence of learning rates (increasing).
@@ -418,10 +421,10 @@ def lr_range_test(
             dataset. NumPy data are cut to whole batches so every recorded
             loss is exact. A batch smaller than the training batch gives
             more steps from the same data, which a test of one epoch
-            needs to resolve the descent; on the UCI digits (batch 8 for
+            needs to resolve the curve; on the UCI digits (batch 8 for
             training at 32) the suggestion transferred as found, and
-            rescaling it linearly by the batch ratio did worse
-            (`bench/lr_finder_digits.py`).
+            rescaling it linearly by the batch ratio did worse in four
+            of six cases (`bench/lr_finder_digits.py`).
         min_lr, max_lr, steps, mode, smoothing, divergence_threshold: see
             `LRRangeTest`.
         rule: the suggestion returned as `result.suggestion`:
