@@ -76,8 +76,8 @@ def main(argv=None):
         f"{REFERENCE_LR})\n"
     )
     print(
-        "| seed | model | steepest | valley | minimum_tenth | val loss "
-        f"at {REFERENCE_LR} |"
+        "| seed | model | minimum_tenth (default) | steepest | valley | "
+        f"val loss at {REFERENCE_LR} |"
     )
     print("|---:|---|---:|---:|---:|---:|")
     for row in rows:
@@ -85,7 +85,7 @@ def main(argv=None):
         cells = " | ".join(
             f"{row['learning_rates'][rule]:.3g} "
             f"({row['val_losses'][rule] / reference:.2f})"
-            for rule in ("steepest", "valley", "minimum_tenth")
+            for rule in ("minimum_tenth", "steepest", "valley")
         )
         print(f"| {row['seed']} | {row['model']} | {cells} | {reference:.4f} |")
     output = bench.RESULTS / "lr_finder_digits_seeds.json"

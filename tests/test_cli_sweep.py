@@ -123,4 +123,7 @@ def test_lr_find_command(tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "valley" in printed and "steepest" in printed
+    assert "minimum_tenth: " in printed
+    assert printed.count("(default)") == 1
+    assert "(default)" in printed.split("minimum_tenth: ")[1].splitlines()[0]
     assert plot.stat().st_size > 0

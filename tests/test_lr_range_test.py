@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -94,6 +96,7 @@ def _state(model):
     )
 
 
+@pytest.mark.filterwarnings("ignore:The LR range test's loss was still")
 def test_model_and_optimizer_are_restored_exactly():
     x = np.random.default_rng(1).standard_normal((64, 4)).astype("float32")
     y = (x.sum(axis=1, keepdims=True) > 0).astype("float32")
@@ -152,7 +155,8 @@ def test_dataset_input_and_divergence_stop():
     best = history["smoothed_loss"].iloc[:-1].min()
     assert not np.isfinite(last) or last > 4.0 * best
     assert set(result.suggestions) == set(LRRangeTestResult.RULES)
-    assert result.suggestion == result.suggestions["valley"]
+    assert result.rule == "minimum_tenth"
+    assert result.suggestion == result.suggestions["minimum_tenth"]
 
 
 def test_suggestions_on_a_known_curve():
@@ -162,8 +166,10 @@ def test_suggestions_on_a_known_curve():
     losses = 2.0 - np.tanh(3 * (log + 2)) + 2.0 * np.maximum(0, log + 1.4)
     found = suggest_learning_rates(lrs, losses)
     assert found["steepest"] == pytest.approx(1e-2, rel=0.13)
-    lowest = lrs[np.argmin(losses)]
-    assert found["minimum_tenth"] == pytest.approx(lowest / 10)
+    # The minimum is the kink at 10**-1.4 (slope -0.3 before, +1.7 after
+    # per unit of log10 lr); the vertex stays within half a grid step.
+    lowest = 10**-1.4
+    assert found["minimum_tenth"] == pytest.approx(lowest / 10, rel=0.06)
     assert 1e-5 < found["valley"] < lowest
     with pytest.raises(ValueError, match="fewer than 3 finite losses"):
         suggest_learning_rates([1e-3, 1e-2, 1e-1], [1.0, np.nan, np.nan])
@@ -187,7 +193,54 @@ def test_valley_is_the_middle_of_the_descent_despite_a_noisy_start():
     start = -4 + (3.0 - top) + 0.1 * (top - 1.0)
     expected = 10 ** (0.5 * (start + -2))
     assert found["valley"] == pytest.approx(expected, rel=0.06)
-    assert found["minimum_tenth"] == pytest.approx(1e-3)
+    # The minimum is the kink at 1e-2 between slopes -1 and +3 per unit
+    # of log10 lr; the parabola through it and its neighbours (step h)
+    # has its vertex h / 4 to the left: 1 + h, 1, 1 + 3h gives
+    # -h (3h - h) / (2 (3h - 2 * 0 + h)) = -h / 4.
+    h = 6 / 240
+    assert found["minimum_tenth"] == pytest.approx(10 ** (-2 - h / 4) / 10)
+
+
+def test_minimum_tenth_finds_the_minimum_between_recorded_points():
+    # A loss quadratic in log(lr) around lr* = 0.037, which no recorded
+    # learning rate hits: the parabola through the three lowest points is
+    # the curve itself, so the vertex is exact.
+    lrs = np.logspace(-4, 1, 61)
+    best = np.log(0.037)
+    losses = 1.0 + 0.2 * (np.log(lrs) - best) ** 2
+    assert not np.isclose(lrs, 0.037, rtol=1e-3).any()
+    found = suggest_learning_rates(lrs, losses)
+    assert found["minimum_tenth"] == pytest.approx(0.0037, rel=1e-9)
+    # Upside down (only a maximum inside): no vertex, the lowest point.
+    found = suggest_learning_rates(lrs[25:35], -losses[25:35])
+    assert found["minimum_tenth"] == pytest.approx(lrs[25] / 10)
+    # A linear sweep is not evenly spaced in log(lr): the lowest point.
+    linear = np.linspace(0.01, 0.1, 19)
+    found = suggest_learning_rates(linear, 1.0 + (np.log(linear) - best) ** 2)
+    lowest = linear[np.argmin(np.abs(np.log(linear) - best))]
+    assert found["minimum_tenth"] == pytest.approx(lowest / 10)
+
+
+def test_default_rule_and_warnings_when_the_edge_is_not_seen():
+    lrs = np.logspace(-4, 0, 41)
+    x = np.log10(lrs)
+    falling = 2.0 - 0.3 * (x + 4)
+    with pytest.warns(UserWarning, match="suggestions are lower bounds"):
+        result = LRRangeTestResult(lrs, falling, falling)
+    assert result.suggestion == pytest.approx(lrs[-1] / 10)
+    with pytest.warns(UserWarning, match="lower `min_lr`"):
+        LRRangeTestResult(lrs, -falling, -falling)
+    # Falling until the loss turned NaN: the blow-up was seen, no warning.
+    blown = falling.copy()
+    blown[-5:] = np.nan
+    valley = 1.0 + (x + 2) ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = LRRangeTestResult(lrs, blown, blown)
+        assert result.suggestion == pytest.approx(lrs[-6] / 10)
+        result = LRRangeTestResult(lrs, valley, valley)
+    assert result.rule == "minimum_tenth"
+    assert result.suggestion == pytest.approx(1e-3)
 
 
 def test_auto_smoothing_follows_the_sweep_length():

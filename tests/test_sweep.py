@@ -198,12 +198,37 @@ def test_hyperband_records_its_rounds(tmp_path):
     assert (frame["epochs"] <= 2).all()
 
 
+@pytest.mark.filterwarnings("ignore:The optimal value found for dimension")
+def test_bayesian_sweep_fits_its_gaussian_process(tmp_path, monkeypatch):
+    sklearn_gp = pytest.importorskip("sklearn.gaussian_process")
+    regressor = sklearn_gp.GaussianProcessRegressor
+    fits = []
+    original_fit = regressor.fit
+
+    def counting_fit(self, x, y):
+        fits.append(len(y))
+        return original_fit(self, x, y)
+
+    monkeypatch.setattr(regressor, "fit", counting_fit)
+    # One random start, so trials 2 and 3 come from the Gaussian process.
+    frame = _run(
+        tmp_path,
+        tuner="bayesian",
+        tuner_options={"num_initial_points": 1},
+    )
+    assert list(frame["status"]) == ["completed"] * 3
+    assert len(set(frame["learning_rate"])) == 3
+    assert fits == [1, 2]  # fitted on the trials finished so far
+
+
 def test_errors(tmp_path, monkeypatch):
     import sys
 
     train, _ = _data()
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    with pytest.raises(ImportError, match="pip install scikit-learn"):
+    with pytest.raises(
+        ImportError, match=r'pip install "curriculum-toolkit\[bayesian\]"'
+    ):
         sweep(build_mlp_classifier, train, tuner="bayesian")
     with pytest.raises(ValueError, match="`tuner` must be one of"):
         sweep(build_mlp_classifier, train, tuner="grid")

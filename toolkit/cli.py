@@ -166,7 +166,8 @@ def _lr_find(args):
         max_lr=args.max_lr,
     )
     for rule, lr in result.suggestions.items():
-        print(f"{rule:>14}: {lr:.3g}")
+        default = " (default)" if rule == result.rule else ""
+        print(f"{rule:>14}: {lr:.3g}{default}")
     if args.plot:
         result.plot(path=args.plot)
         print(f"plot: {args.plot}")

@@ -12,6 +12,10 @@ import keras
 import numpy as np
 
 from toolkit import _validation as v
+from toolkit.training.lr_suggestions import (
+    _warn_if_edge_not_seen,
+    suggest_learning_rates,
+)
 
 
 class LRRangeTest(keras.callbacks.Callback):
@@ -175,21 +179,27 @@ class LRRangeTestResult:
         history: `pandas.DataFrame` with columns `lr`, `loss` (the loss of
             each batch) and `smoothed_loss`, one row per batch.
         suggestions: dict from rule name to learning rate:
+            - `"minimum_tenth"` (the default): a tenth of the learning
+              rate at the smoothed loss's minimum, the edge past which
+              the loss blows up;
             - `"steepest"`: where the smoothed loss falls fastest against
               `log(lr)` (Smith 2015);
             - `"valley"`: the middle, in `log(lr)`, of the descent that
-              ends at the smoothed loss's minimum;
-            - `"minimum_tenth"`: a tenth of the learning rate at the
-              smoothed loss's minimum.
+              ends at the smoothed loss's minimum.
             See `suggest_learning_rates` for the exact definitions.
         suggestion: the learning rate of the rule `rule` (default
-            `"valley"`).
+            `"minimum_tenth"`).
         steps: number of batches the test trained on.
+
+    A `UserWarning` says when the curve's minimum is its last point (the
+    sweep ended before the loss turned up or went NaN: every suggestion
+    is then a lower bound, raise `max_lr`) or its first (the loss only
+    rose: lower `min_lr`).
     """
 
-    RULES = ("steepest", "valley", "minimum_tenth")
+    RULES = ("minimum_tenth", "steepest", "valley")
 
-    def __init__(self, lrs, losses, smoothed_losses, rule="valley"):
+    def __init__(self, lrs, losses, smoothed_losses, rule="minimum_tenth"):
         import pandas as pd
 
         self.rule = v.check_choice("rule", rule, set(self.RULES))
@@ -198,6 +208,7 @@ class LRRangeTestResult:
         )
         self.steps = len(lrs)
         self.suggestions = suggest_learning_rates(lrs, smoothed_losses)
+        _warn_if_edge_not_seen(lrs, smoothed_losses)
 
     @property
     def suggestion(self):
@@ -234,7 +245,7 @@ class LRRangeTestResult:
             label="smoothed loss",
         )
         finite = data["smoothed_loss"][np.isfinite(data["smoothed_loss"])]
-        markers = {"steepest": "o", "valley": "s", "minimum_tenth": "^"}
+        markers = {"minimum_tenth": "^", "steepest": "o", "valley": "s"}
         for index, (name, lr) in enumerate(self.suggestions.items()):
             position = int(np.argmin(np.abs(np.log(data["lr"]) - np.log(lr))))
             ax.plot(
@@ -263,60 +274,6 @@ class LRRangeTestResult:
         return ax
 
 
-def suggest_learning_rates(lrs, smoothed_losses):
-    """The suggestions of `LRRangeTestResult` from a recorded curve.
-
-    Only the points up to the smoothed loss's minimum are used (the descent;
-    what follows is the blow-up). With `x = log(lr)`:
-
-    - `"steepest"`: the point of most negative slope `ds/dx`, by central
-      differences `(s_{i+1} - s_{i-1}) / (x_{i+1} - x_{i-1})` at interior
-      points only (a one-sided difference at the minimum is biased), after
-      skipping the first tenth of the curve (the average has seen few
-      batches there);
-    - `"valley"`: the middle, in `log(lr)`, of the descent: from the last
-      point before the minimum at which the loss is still within a tenth
-      of the drop `top - min` of the highest loss before the minimum
-      (`top`), to the minimum. The threshold ignores the noisy flat
-      start, where a longest-decreasing-run rule gets lost;
-    - `"minimum_tenth"`: a tenth of the learning rate at the minimum.
-
-    Args:
-        lrs: sequence of learning rates (increasing).
-        smoothed_losses: sequence of smoothed losses, same length.
-
-    Returns:
-        dict with keys `"steepest"`, `"valley"`, `"minimum_tenth"`.
-    """
-    lrs = np.asarray(lrs, dtype="float64")
-    losses = np.asarray(smoothed_losses, dtype="float64")
-    finite = np.isfinite(losses)
-    lrs, losses = lrs[finite], losses[finite]
-    if len(lrs) < 3:
-        raise ValueError(
-            "The LR range test recorded fewer than 3 finite losses, too "
-            "few to suggest a learning rate: lower `min_lr` or raise "
-            f"`steps`. Received: {len(lrs)} finite losses"
-        )
-    lowest = int(np.argmin(losses))
-    # Only the part up to the minimum is informative about descent; keep
-    # one point beyond it so the minimum has a central difference.
-    end = min(max(lowest + 2, 3), len(losses))
-    x = np.log(lrs[:end])
-    slopes = (losses[2:end] - losses[: end - 2]) / (x[2:] - x[:-2])
-    skip = min(end // 10, len(slopes) - 1)
-    steepest = float(lrs[1 + skip + int(np.argmin(slopes[skip:]))])
-    top = losses[: lowest + 1].max()
-    still_high = losses[: lowest + 1] >= top - 0.1 * (top - losses[lowest])
-    first = int(np.flatnonzero(still_high)[-1])
-    middle = 0.5 * (np.log(lrs[first]) + np.log(lrs[lowest]))
-    return {
-        "steepest": steepest,
-        "valley": float(np.exp(middle)),
-        "minimum_tenth": float(lrs[lowest] / 10.0),
-    }
-
-
 def lr_range_test(
     model,
     x,
@@ -328,7 +285,7 @@ def lr_range_test(
     mode="exponential",
     smoothing="auto",
     divergence_threshold=4.0,
-    rule="valley",
+    rule="minimum_tenth",
     verbose=0,
 ):
     """Run the LR range test on a compiled model and put it back as it was.
@@ -351,14 +308,15 @@ def lr_range_test(
             dataset. NumPy data are cut to whole batches so every recorded
             loss is exact. A batch smaller than the training batch gives
             more steps from the same data, which a test of one epoch
-            needs to resolve the descent; on the UCI digits (batch 8 for
+            needs to resolve the curve; on the UCI digits (batch 8 for
             training at 32) the suggestion transferred as found, and
-            rescaling it linearly by the batch ratio did worse
-            (`bench/lr_finder_digits.py`).
+            rescaling it linearly by the batch ratio did worse in four
+            of six cases (`bench/lr_finder_digits.py`).
         min_lr, max_lr, steps, mode, smoothing, divergence_threshold: see
             `LRRangeTest`.
-        rule: the suggestion returned as `result.suggestion`: `"valley"`,
-            `"steepest"` or `"minimum_tenth"`. Default: `"valley"`.
+        rule: the suggestion returned as `result.suggestion`:
+            `"minimum_tenth"`, `"steepest"` or `"valley"` (see
+            `suggest_learning_rates`). Default: `"minimum_tenth"`.
         verbose: passed to `fit`. Default: 0.
 
     Returns:

@@ -256,7 +256,8 @@ def sweep(
         space: a search-space function `hp -> dict` or a list of them (see
             `toolkit.tuning.search_spaces`), ignored for a HyperModel.
         tuner: `"random"`, `"bayesian"` or `"hyperband"`. Default:
-            `"random"`.
+            `"random"`. `"bayesian"` (keras-tuner's Gaussian process)
+            needs scikit-learn: `pip install "curriculum-toolkit[bayesian]"`.
         max_trials: int, the number of trials (random, bayesian; Hyperband
             sets its own from `epochs`). Default: 10.
         directory: str, where keras-tuner and the records live.
@@ -483,8 +484,8 @@ def _require_scikit_learn():
     except ImportError as error:
         raise ImportError(
             "keras-tuner's Bayesian optimization needs scikit-learn: "
-            "`pip install scikit-learn` (or `pip install "
-            "curriculum-toolkit[bayesian]`)."
+            '`pip install "curriculum-toolkit[bayesian]"` (or `pip '
+            "install scikit-learn`)."
         ) from error
 
 
