@@ -115,20 +115,26 @@ class SkipRNN(ProjectedRNN):
         skips = [d for d in cell.delays if d > 1]
         one = cell.delay_kernel(1) if 1 in cell.delays else None
 
+        kernels = ops.concatenate([cell.delay_kernel(d) for d in skips], 0)
+
         def step(block, states):
+            # Windows of the history by `split`, not slicing: in a
+            # TensorFlow while loop the gradient of a strided slice of a
+            # loop variable is far slower than a split's (a concat).
             history = states[0]
             rows = ops.concatenate(
-                [history[:, depth - d : depth - d + length] for d in skips],
+                [
+                    ops.split(history, [depth - d, depth - d + length], 1)[1]
+                    for d in skips
+                ],
                 axis=-1,
             )  # [b, i] = (h_{t0+i-d} for d in skips)
-            kernels = ops.concatenate(
-                [cell.delay_kernel(d) for d in skips], axis=0
-            )
             a = block + ops.reshape(
                 ops.matmul(ops.reshape(rows, (-1, rows.shape[-1])), kernels),
                 (batch, length, units),
             )
-            h = history[:, -1]
+            _, h = ops.split(history, [depth - 1], axis=1)
+            h = ops.squeeze(h, axis=1)
             outputs = []
             for a_t in ops.unstack(a, axis=1):
                 if one is not None:
@@ -136,8 +142,8 @@ class SkipRNN(ProjectedRNN):
                 h = cell.activate(a_t)
                 outputs.append(h)
             outputs = ops.stack(outputs, axis=1)
-            history = ops.concatenate([history[:, length:], outputs], axis=1)
-            return outputs, [history]
+            kept = ops.split(history, [length], axis=1)[1]
+            return outputs, [ops.concatenate([kept, outputs], axis=1)]
 
         _, outputs, (history,) = rnn(
             step,
