@@ -184,13 +184,20 @@ class ClockworkCell(GatedCell):
         periods = ops.convert_to_tensor(self.unit_periods, dtype=time.dtype)
         return ops.equal(ops.mod(time, periods), 0.0)
 
-    def update(self, projected, active, h_tm1, kernel, training=False):
-        """`h_t` from `W_x x_t (+ b)`, the units' `active` flags, `h_{t-1}`
-        and the masked recurrent kernel."""
+    def candidate(self, projected, h_tm1, kernel, training=False):
+        """`g(W_x x_t + (W_h * M) h_{t-1} + b)`, the value of the units
+        that update, from the masked recurrent kernel."""
         a = projected + ops.matmul(self._dropped_state(h_tm1, training), kernel)
         if self.layer_norm:
             a = self._normalize(a, 0)
-        return ops.where(active, self.activation(a), h_tm1)
+        return self.activation(a)
+
+    def update(self, projected, active, h_tm1, kernel, training=False):
+        """`h_t` from `W_x x_t (+ b)`, the units' `active` flags, `h_{t-1}`
+        and the masked recurrent kernel."""
+        return ops.where(
+            active, self.candidate(projected, h_tm1, kernel, training), h_tm1
+        )
 
     def step(self, projected, states, training=False):
         """One step from the projected inputs `W_x x_t (+ b)`."""

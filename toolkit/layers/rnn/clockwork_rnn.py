@@ -66,18 +66,23 @@ class ClockworkRNN(ProjectedRNN):
         times = ops.expand_dims(time_0, 1) + before
         if self.go_backwards:
             times = ops.flip(times, axis=1)
-        active = cell.schedule(times)
+        # As 0/1 floats: `h + active * (v - h)` differentiates faster in
+        # the loop than `where(active, v, h)` (and equals it: exactly `h`
+        # where inactive, `v` to rounding where active).
+        active = ops.cast(cell.schedule(times), projected.dtype)
         kernel = cell.masked_recurrent_kernel()
 
         def step(inputs, states):
             projected_t, active_t = inputs
-            h = cell.update(projected_t, active_t, states[0], kernel, training)
-            return h, [h, states[1]]
+            h_tm1 = states[0]
+            v = cell.candidate(projected_t, h_tm1, kernel, training)
+            h = h_tm1 + active_t * (v - h_tm1)
+            return h, [h]
 
-        last, outputs, (h_last, _) = rnn(
+        last, outputs, (h_last,) = rnn(
             step,
             (projected, active),
-            [h_0, time_0],
+            [h_0],  # the clock is computed outside the loop
             go_backwards=self.go_backwards,
             mask=mask,
             unroll=self.unroll,
