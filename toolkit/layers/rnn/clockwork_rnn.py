@@ -13,12 +13,14 @@ class ClockworkRNN(ProjectedRNN):
     """`toolkit.layers.ClockworkCell` over a sequence, with the work that
     does not depend on the recurrence taken out of the time loop.
 
-    Computes exactly `keras.layers.RNN(ClockworkCell(units, ...))`, but
-    before the loop it computes, for all steps at once, the input
-    projection `W_x x_t + b`, the clock value of every step (the initial
-    clock plus the number of unmasked steps before it, so masking and
-    `go_backwards` keep their meaning) and from it which modules update,
-    and the masked recurrent kernel. The loop then runs only the update.
+    Computes `keras.layers.RNN(ClockworkCell(units, ...))` (the same
+    values, to rounding), but before the loop it computes, for all steps
+    at once, the input projection `W_x x_t + b`, the clock value of every
+    step (the initial clock plus the number of unmasked steps before it,
+    so masking and `go_backwards` keep their meaning) and from it which
+    modules update, and the masked recurrent kernel. The loop then runs
+    only the update, as `h_t = h_{t-1} + a_t (v_t - h_{t-1})` with `a_t`
+    the 0/1 update flags (its gradient is cheaper than a `where`'s).
 
     Args:
         units: int, divisible by `len(periods)`.
