@@ -187,10 +187,9 @@ class ClockworkCell(GatedCell):
     def candidate(self, projected, h_tm1, kernel, training=False):
         """`g(W_x x_t + (W_h * M) h_{t-1} + b)`, the value of the units
         that update, from the masked recurrent kernel."""
-        a = projected + ops.matmul(self._dropped_state(h_tm1, training), kernel)
-        if self.layer_norm:
-            a = self._normalize(a, 0)
-        return self.activation(a)
+        return self.activate(
+            projected + ops.matmul(self._dropped_state(h_tm1, training), kernel)
+        )
 
     def update(self, projected, active, h_tm1, kernel, training=False):
         """`h_t` from `W_x x_t (+ b)`, the units' `active` flags, `h_{t-1}`

@@ -215,6 +215,13 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
         lo, hi = gate * self.units, (gate + 1) * self.units
         return normed * self.gamma[lo:hi] + ops.reshape(self.bias, (-1,))[lo:hi]
 
+    def activate(self, a):
+        """`g(a)` for a cell with one pre-activation `a` `(batch, units)`
+        (the gateless cells), layer-normed first when `layer_norm`."""
+        if self.layer_norm:
+            a = self._normalize(a, 0)
+        return self.activation(a)
+
     def _check_states(self, states):
         expected = (
             len(self.state_size)

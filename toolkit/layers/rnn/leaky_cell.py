@@ -257,9 +257,7 @@ class LeakyCell(GatedCell):
         a = projected + ops.matmul(
             self._dropped_state(h_tm1, training), self.recurrent_kernel
         )
-        if self.layer_norm:
-            a = self._normalize(a, 0)
-        v_t = self.activation(a)
+        v_t = self.activate(a)
         h = v_t + self.get_alpha() * (h_tm1 - v_t)
         return h, [h]
 

@@ -226,13 +226,6 @@ class SkipCell(GatedCell):
             projected + ops.matmul(delayed, self.recurrent_kernel)
         )
 
-    def activate(self, a):
-        """`h_t = g(a)` from the pre-activation `a` (layer-normed first
-        when `layer_norm`)."""
-        if self.layer_norm:
-            a = self._normalize(a, 0)
-        return self.activation(a)
-
     def delay_kernel(self, delay):
         """`U_d`, the `(units, units)` block of `recurrent_kernel` for one of
         the `delays`."""

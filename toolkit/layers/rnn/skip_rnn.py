@@ -114,7 +114,6 @@ class SkipRNN(ProjectedRNN):
         blocks = ops.reshape(projected, (batch, steps // length, length, units))
         skips = [d for d in cell.delays if d > 1]
         one = cell.delay_kernel(1) if 1 in cell.delays else None
-
         kernels = ops.concatenate([cell.delay_kernel(d) for d in skips], 0)
 
         def step(block, states):
