@@ -192,7 +192,7 @@ class Reservoir(keras.layers.Layer):
     def _recurrent_matrix(self, rng):
         """Sparse N(0, 1) matrix rescaled to the requested spectral radius."""
         n = self.units
-        nnz = max(1, int(round(self.connectivity * n * n)))
+        nnz = _nonzero_count(n * n, self.connectivity)
         flat = rng.choice(n * n, size=nnz, replace=False)
         matrix = scipy.sparse.csr_matrix(
             (rng.standard_normal(nnz), (flat // n, flat % n)), shape=(n, n)
@@ -298,17 +298,23 @@ class Reservoir(keras.layers.Layer):
         return config
 
 
+def _nonzero_count(size, density):
+    """The exact number of non-zeros `W` and `W_in` get out of `size`
+    entries: `round(density * size)`, at least one (`density` is in
+    (0, 1])."""
+    return max(1, int(round(density * size)))
+
+
 def _sparse_signs(rng, shape, density):
     """A matrix with `round(density * size)` entries (at least one) equal to
     +-1, at positions drawn uniformly without replacement, the rest zero;
     then at least one non-zero per row, so every input reaches the
     reservoir."""
     size = shape[0] * shape[1]
-    nnz = min(size, max(1, int(round(density * size))))
+    nnz = _nonzero_count(size, density)
+    signs = rng.choice([-1.0, 1.0], size=nnz)  # first: fixes seeds' draws
     matrix = np.zeros(size)
-    matrix[rng.choice(size, size=nnz, replace=False)] = rng.choice(
-        [-1.0, 1.0], size=nnz
-    )
+    matrix[rng.choice(size, size=nnz, replace=False)] = signs
     matrix = matrix.reshape(shape)
     empty = ~matrix.any(axis=1)
     matrix[empty, rng.integers(0, shape[1], size=int(empty.sum()))] = (
