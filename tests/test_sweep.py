@@ -189,6 +189,14 @@ def test_interrupted_sweep_resumes_without_losing_or_repeating(tmp_path):
     assert after.iloc[1]["learning_rate"] == before.iloc[1]["learning_rate"]
 
 
+def test_same_seed_same_trials_including_zero(tmp_path):
+    # keras-tuner alone would draw seed 0 as a random seed.
+    first = _run(tmp_path / "a", max_trials=2, seed=0)
+    second = _run(tmp_path / "b", max_trials=2, seed=0)
+    for column in ["learning_rate", "dropout"]:
+        assert list(first[column]) == list(second[column])
+
+
 def test_hyperband_records_its_rounds(tmp_path):
     frame = _run(
         tmp_path, tuner="hyperband", epochs=2, space=learning_rate_space

@@ -343,6 +343,13 @@ def sweep(
         options["max_trials"] = max_trials
     options.update(tuner_options or {})
     search = _recording_tuner(tuner_class, settings)(hypermodel, **options)
+    oracle = search.oracle
+    if seed == 0 and isinstance(oracle, keras_tuner.Oracle):
+        # keras-tuner reads a seed of 0 as none (`seed or randint(...)`), so
+        # a fresh sweep gives its oracle 0 itself; a resumed one keeps the
+        # state it saved, and a distributed worker's oracle is the chief's.
+        if not oracle.trials:
+            oracle.seed = oracle._seed_state = 0
     trial_callbacks = list(callbacks or [])
     if early_stopping is not None:
         trial_callbacks.append(
