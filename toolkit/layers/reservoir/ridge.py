@@ -122,8 +122,9 @@ class RidgeRegression:
         cxx = self._sxx - np.outer(self._sx, mean_x)
         cxy = self._sxy - np.outer(self._sx, mean_y)
         cxx[np.diag_indices_from(cxx)] += self.ridge
-        try:
-            kernel = scipy.linalg.solve(cxx, cxy, assume_a="pos")
+        try:  # Cholesky: C_xx + ridge I is symmetric positive definite
+            factor = scipy.linalg.cho_factor(cxx)
+            kernel = scipy.linalg.cho_solve(factor, cxy, check_finite=False)
         except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
             kernel = scipy.linalg.lstsq(cxx, cxy)[0]
         bias = mean_y - mean_x @ kernel
