@@ -195,6 +195,22 @@ def test_same_seed_same_trials_including_zero(tmp_path):
     second = _run(tmp_path / "b", max_trials=2, seed=0)
     for column in ["learning_rate", "dropout"]:
         assert list(first[column]) == list(second[column])
+    # The training is seeded too: same initial weights, dropout masks and
+    # batch order, so the same losses.
+    for column in ["loss_epoch_1", "val_loss_epoch_2"]:
+        np.testing.assert_allclose(first[column], second[column], rtol=1e-6)
+
+
+def test_trial_seeds_differ_by_trial_and_are_checked(tmp_path):
+    from toolkit.tuning.sweep import trial_seed
+
+    assert [trial_seed(7, i) for i in ("00", "01", "12")] == [7, 8, 19]
+    assert trial_seed(7, "chief-a") == trial_seed(7, "chief-a")
+    assert trial_seed(7, "chief-a") != trial_seed(8, "chief-a")
+    with pytest.raises(ValueError, match="`seed` must be None or an int"):
+        _run(tmp_path, seed=1.5)
+    with pytest.raises(ValueError, match="`seed` must be None or an int"):
+        _run(tmp_path, seed=-1)
 
 
 def test_hyperband_records_its_rounds(tmp_path):

@@ -14,10 +14,12 @@ overwritten, never duplicated), and the search goes on to `max_trials`.
 import datetime
 import json
 import math
+import numbers
 import os
 import pathlib
 import time
 import traceback
+import zlib
 
 import keras
 import keras_tuner
@@ -185,6 +187,13 @@ def _recording_tuner(base, settings):
                         **median,
                     )
                 )
+            if settings["seed"] is not None:
+                # The model's initial weights, dropout masks and batch
+                # order: the same for a trial however often and wherever
+                # (resumed, distributed worker) it runs.
+                keras.utils.set_random_seed(
+                    trial_seed(settings["seed"], trial.trial_id)
+                )
             try:
                 result = super().run_trial(
                     trial, *args, callbacks=callbacks, **kwargs
@@ -276,7 +285,11 @@ def sweep(
         median_stopping: None, True (defaults) or a dict with `min_trials`
             and `grace_epochs` for `MedianStopping`.
         callbacks: more Keras callbacks for every trial.
-        seed: int or None, the tuner's seed.
+        seed: int or None. The tuner's seed, and the training's: before
+            trial `i` is built and trained, `keras.utils.set_random_seed`
+            is called with `seed + i`, so a trial's initial weights,
+            dropout and batch order are reproduced too (one thread or a
+            deterministic backend for identical losses). Default: None.
         max_consecutive_failed_trials: int, keras-tuner stops the search
             after this many failed trials in a row. Default: 5.
         overwrite: bool, start afresh instead of resuming. Default: False.
@@ -327,6 +340,7 @@ def sweep(
         "direction": keras_objective.direction,
         "median_stopping": median_stopping,
         "verbose": verbose,
+        "seed": _check_seed(seed),
     }
     options = dict(
         objective=keras_objective,
@@ -365,6 +379,27 @@ def sweep(
     finally:
         frame = write_csv(search.project_dir)
     return frame
+
+
+def _check_seed(seed):
+    if seed is not None and (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or seed < 0
+    ):
+        raise ValueError(
+            "Argument `seed` must be None or an int >= 0. "
+            f"Received: seed={seed!r}"
+        )
+    return None if seed is None else int(seed)
+
+
+def trial_seed(seed, trial_id):
+    """The training seed of trial `trial_id` (keras-tuner's `"00"`,
+    `"01"`, ..., or any string) in a sweep seeded with `seed`."""
+    if str(trial_id).isdigit():
+        return (seed + int(trial_id)) % 2**32
+    return (seed + zlib.crc32(str(trial_id).encode())) % 2**32
 
 
 def load_records(project_dir):
