@@ -30,6 +30,7 @@ thread count (--threads, default 1: the machine is shared).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -126,14 +127,16 @@ def run_ours(
         model.reservoirs[0].kernel.assign(weights[1].T)
     times["init"] = time.perf_counter() - start
     start = time.perf_counter()
-    states = model.fit(
-        x_train,
-        y_train,
-        washout=hp["washout"],
-        ridge=hp["ridge"],
-        return_state=True,
-    )
+    with ridge_timers() as spent:
+        states = model.fit(
+            x_train,
+            y_train,
+            washout=hp["washout"],
+            ridge=hp["ridge"],
+            return_state=True,
+        )
     times["fit"] = time.perf_counter() - start
+    times.update(spent)
     start = time.perf_counter()
     prediction = model.predict(x_test, initial_state=states)
     times["predict"] = time.perf_counter() - start
@@ -148,6 +151,39 @@ def run_ours(
         result["closed_loop_nrmse"] = nrmse(generated, truth)
         result["generated"] = generated
     return result
+
+
+@contextlib.contextmanager
+def ridge_timers():
+    """Seconds spent in the readout's normal equations (`X^T X`, `X^T Y`,
+    float64) and in the ridge solve during a `fit`: the part of `fit`
+    that is not the reservoir's loop (overlapped with it when `fit` may
+    use a second thread)."""
+    from toolkit.layers.reservoir.ridge import RidgeRegression
+
+    spent = {"normal_equations": 0.0, "solve": 0.0}
+    originals = {
+        "update": RidgeRegression.update,
+        "solve": RidgeRegression.solve,
+    }
+
+    def timed(method, key):
+        def wrapper(self, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - start
+
+        return wrapper
+
+    RidgeRegression.update = timed(originals["update"], "normal_equations")
+    RidgeRegression.solve = timed(originals["solve"], "solve")
+    try:
+        yield spent
+    finally:
+        RidgeRegression.update = originals["update"]
+        RidgeRegression.solve = originals["solve"]
 
 
 def dense(matrix):
@@ -247,7 +283,7 @@ def summarise(name, rows, seeds):
     summary = {"n_seeds": len(kept)}
     for library in ("ours", "rpy", "ours_on_rpy_weights", "rpy_other_seeds"):
         for key in ("nrmse", "closed_loop_nrmse", "init", "fit", "predict",
-                    "total"):  # fmt: skip
+                    "total", "normal_equations", "solve"):  # fmt: skip
             values = [
                 r[library][key]
                 for r in kept
@@ -473,6 +509,12 @@ def print_table(store):
             f", predict {s['rpy_predict_median']:.2f}) | "
             f"{s['time_ratio']:.2f} |"
         )
+        if "ours_normal_equations_median" in s:
+            print(
+                f"| {label} | of our fit: float64 X^T X and X^T Y; ridge "
+                f"solve (s) | {s['ours_normal_equations_median']:.2f}; "
+                f"{s['ours_solve_median']:.3f} | | |"
+            )
     if "spread" in store.get("mg500_seeds", {}):
         sp = store["mg500_seeds"]["spread"]
         s = store["mg500_seeds"]["summary"]
