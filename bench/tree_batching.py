@@ -23,6 +23,20 @@ warm-up. The ratio is batched nodes/s over the
 in-graph per-node nodes/s, the two timed alternately (same load). The
 steps column gives the mean number of sequential steps per batch.
 
+The ceiling. Both compiled runs do the same arithmetic; what batching
+changes is the shape of each step's matrix products: one product of
+every node of a level (many rows) against one product of one row per
+step. The ceiling column times only the composer's core products
+(`core_products`: RNN `[c1; c2] (2u) @ W (2u, u)`; N-ary Tree-LSTM
+`[h1; h2] (2u)` against the gate kernel `(2u, 3u)` and the forget kernel
+`(2u, 2u)`; forward+backward also the products of the gradient), in the
+same kind of compiled `while_loop`, same weights and threads: batched,
+one step per level of the same batches (the real level sizes); per
+node, one row per step for the same trees. Its ratio is the largest
+batched/per-node ratio attainable if everything but those products cost
+nothing; "of ceiling" is the measured ratio over it. GFLOP/s count the
+core products only (forward+backward: 3x the forward's).
+
 Full protocol (the issue's):
 
     python bench/tree_batching.py --trees 256 --leaves 128 --units 256 \\
@@ -156,6 +170,82 @@ def graph_functions(layer):
     return forward, backward
 
 
+def core_products(name, layer):
+    """The kernels `[(in, out), ...]` that `compose` multiplies every
+    node's (concatenated) child states by, as callables (read inside the
+    loop, as the layer does)."""
+    if name == "rnn":
+        return [lambda: layer.kernel]
+    if name == "tree_lstm" and layer.variant == "n_ary":
+        return [lambda: layer.recurrent_kernel, lambda: layer.forget_kernel]
+    if name == "rntn":
+        width = 2 * layer.units
+        return [
+            lambda: layer.kernel,
+            lambda: tf.reshape(layer.tensor_kernel, (width, -1)),
+        ]
+    raise ValueError(f"No core products for composer {name!r}.")
+
+
+def product_functions(kernels):
+    """Compiled loops of only the core products: step `s` multiplies the
+    next `sizes[s]` rows of `rows` by every kernel (what one step of the
+    composer's loop does, with nothing else)."""
+    width = int(kernels[0]().shape[0])
+
+    def loop(rows, sizes):
+        steps = tf.shape(sizes)[0]
+        inputs = tf.TensorArray(
+            rows.dtype,
+            size=steps,
+            infer_shape=False,
+            element_shape=tf.TensorShape([None, width]),
+        ).split(rows, sizes)
+        outputs = [
+            tf.TensorArray(
+                rows.dtype,
+                size=steps,
+                infer_shape=False,
+                element_shape=tf.TensorShape([None, None]),
+            )
+            for _ in kernels
+        ]
+
+        def body(step, outputs):
+            block = inputs.read(step)
+            return step + 1, [
+                out.write(step, tf.matmul(block, kernel()))
+                for out, kernel in zip(outputs, kernels)
+            ]
+
+        _, outputs = tf.while_loop(
+            lambda step, outputs: step < steps,
+            body,
+            (tf.constant(0, tf.int32), outputs),
+        )
+        return [out.concat() for out in outputs]
+
+    # (no autograph: the loop is an explicit `tf.while_loop`)
+    @tf.function(reduce_retracing=True, autograph=False)
+    def forward(rows, sizes):
+        return loop(rows, sizes)
+
+    @tf.function(reduce_retracing=True, autograph=False)
+    def backward(rows, sizes):
+        with tf.GradientTape() as tape:
+            tape.watch(rows)
+            loss = sum(tf.reduce_sum(out) for out in loop(rows, sizes))
+        return tape.gradient(loss, [rows, *tape.watched_variables()])
+
+    return forward, backward
+
+
+def level_sizes(heights):
+    """Internal nodes per height (1, 2, ...) of a batch of trees."""
+    counts = np.bincount(heights[heights > 0].ravel())[1:]
+    return counts[counts > 0].astype("int32")
+
+
 def eager_recursion(layer, tree, vectors):
     """Naive per-node recursion: one `compose` call per internal node."""
     rows = iter(range(len(vectors)))
@@ -224,6 +314,21 @@ def bench_composer(name, args, trees, batch, inputs):
         )
         for t in range(count)
     ]
+    kernels = core_products(name, layer)
+    width = int(kernels[0]().shape[0])
+    flops = sum(2 * int(np.prod(k().shape)) for k in kernels)
+    ceilings = dict(
+        zip(("forward", "forward+backward"), product_functions(kernels))
+    )
+    rng = np.random.default_rng(args.seed + 1)
+
+    def product_inputs(sizes):
+        rows = rng.normal(size=(int(sizes.sum()), width)).astype("float32")
+        return tf.constant(rows), tf.constant(sizes)
+
+    single_products = [
+        product_inputs(np.ones(args.leaves - 1, "int32")) for _ in range(count)
+    ]
     for size in [int(s) for s in args.batch_sizes.split(",")]:
         size = min(size, args.trees)
         slices = [(s, s + size) for s in range(0, args.trees, size)]
@@ -237,7 +342,26 @@ def bench_composer(name, args, trees, batch, inputs):
             )
             for lo, hi in slices
         ]
+        part_products = [
+            product_inputs(level_sizes(batch["heights"][lo:hi]))
+            for lo, hi in slices
+        ]
         for mode, fn in zip(("forward", "forward+backward"), batched):
+
+            def run_products(fn=ceilings[mode]):
+                for part in part_products:
+                    fn(*part)
+
+            def run_peer_products(fn=ceilings[mode]):
+                for part in single_products:
+                    fn(*part)
+
+            product_seconds, peer_product_seconds = timed_pair(
+                run_products,
+                run_peer_products,
+                args.repeats,
+                STATISTICS[args.statistic],
+            )
 
             def run(fn=fn):
                 for part in parts:
@@ -254,6 +378,12 @@ def bench_composer(name, args, trees, batch, inputs):
             rate = trees_done * nodes_per_tree / seconds
             peer = count * nodes_per_tree / peer_seconds
             steps = [int(batch["heights"][lo:hi].max()) for lo, hi in slices]
+            # GFLOP/s of the core products (internal nodes only)
+            gflop = (3 if mode == "forward+backward" else 1) * flops * 1e-9
+            internal = (args.leaves - 1) / nodes_per_tree
+            ceiling_rate = trees_done * nodes_per_tree / product_seconds
+            ceiling_peer = count * nodes_per_tree / peer_product_seconds
+            ceiling = ceiling_rate / ceiling_peer
             rows.append(
                 {
                     "composer": name,
@@ -262,6 +392,15 @@ def bench_composer(name, args, trees, batch, inputs):
                     "batched_nodes_per_s": rate,
                     "per_node_nodes_per_s": peer,
                     "ratio": rate / peer,
+                    "batched_gflops": rate * internal * gflop,
+                    "per_node_gflops": peer * internal * gflop,
+                    "ceiling": ceiling,
+                    "ratio_of_ceiling": rate / peer / ceiling,
+                    "ceiling_batched_nodes_per_s": ceiling_rate,
+                    "ceiling_per_node_nodes_per_s": ceiling_peer,
+                    "ceiling_batched_gflops": ceiling_rate * internal * gflop,
+                    "ceiling_per_node_gflops": ceiling_peer * internal * gflop,
+                    "core_product_flops_per_node": flops,
                     "eager_nodes_per_s": eager.get(mode),
                     "ratio_vs_eager": rate / eager[mode] if eager else None,
                     "steps_batched": float(np.mean(steps)),
@@ -274,8 +413,10 @@ def bench_composer(name, args, trees, batch, inputs):
 
 HEADER = (
     "| composer | batch | mode | batched nodes/s | per-node nodes/s "
-    "| ratio | eager nodes/s | ratio vs eager | steps (batched / "
-    "per node) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|"
+    "| ratio | GFLOP/s (batched / per node) | ceiling | ceiling GFLOP/s "
+    "(batched / per node) | of ceiling | eager nodes/s | ratio vs eager "
+    "| steps (batched / per node) |\n"
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -285,6 +426,10 @@ def format_row(row):
         f"| {row['composer']} | {row['batch']} | {row['mode']} | "
         f"{row['batched_nodes_per_s']:,.0f} | "
         f"{row['per_node_nodes_per_s']:,.0f} | {row['ratio']:.1f}x | "
+        f"{row['batched_gflops']:.1f} / {row['per_node_gflops']:.1f} | "
+        f"{row['ceiling']:.1f}x | {row['ceiling_batched_gflops']:.1f} / "
+        f"{row['ceiling_per_node_gflops']:.1f} | "
+        f"{row['ratio_of_ceiling']:.0%} | "
         + (
             f"{eager:,.0f} | {row['ratio_vs_eager']:.0f}x | "
             if eager
