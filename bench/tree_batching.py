@@ -20,7 +20,8 @@ forward+backward (gradients of the sum of every node's
 output with respect to the weights and inputs) are timed: the fastest
 (`--statistic min`, default) or median of `--repeats` runs after a
 warm-up. The ratio is batched nodes/s over the
-in-graph per-node nodes/s, the two timed alternately (same load). The
+in-graph per-node nodes/s; the two, and the products-only runs below,
+are timed in turn within every repeat (same load). The
 steps column gives the mean number of sequential steps per batch.
 
 Where the time goes. Both compiled runs do the same arithmetic; what
@@ -43,7 +44,10 @@ products only (forward+backward: 3x the forward's). Per row:
 - bound: batched products-only nodes/s over the real per-node nodes/s,
   the ratio against this peer if the batched run cost only its products;
   "of bound" is the measured ratio over it (equivalently, the batched
-  run's GFLOP/s over its products-only GFLOP/s).
+  run's GFLOP/s over its products-only GFLOP/s). Not a strict bound:
+  the products-only loop has its own per-step cost (`TensorArray` reads
+  and writes), which can exceed the real loop's when levels are tiny
+  (batch 1).
 
 `--table FILE` prints the table of a saved result file.
 
@@ -52,7 +56,8 @@ Full protocol (the issue's):
     python bench/tree_batching.py --trees 256 --leaves 128 --units 256 \\
         --batch-sizes 1,32,256
 
-Results go to `bench/results/tree_batching.json`.
+Results go to `bench/results/tree_batching.json` (`--out`); the README
+also shows `--threads 2 --out bench/results/tree_batching_2threads.json`.
 """
 
 import argparse
@@ -152,19 +157,19 @@ def timed(function, repeats, statistic=min):
     return statistic(times)
 
 
-def timed_pair(run, run_peer, repeats, statistic=min):
-    """Seconds of `run` and `run_peer` (`statistic` of `repeats` runs each,
-    after a warm-up), timed alternately so that both see the same load on
-    a shared machine."""
-    run()
-    run_peer()
-    times, peer_times = [], []
+def timed_together(functions, repeats, statistic=min):
+    """Seconds of each of `functions` (`statistic` of `repeats` runs each,
+    after a warm-up), timed in turn within every repeat so that all see
+    the same load on a shared machine."""
+    for function in functions:
+        function()
+    times = [[] for _ in functions]
     for _ in range(repeats):
-        for function, out in ((run, times), (run_peer, peer_times)):
+        for function, out in zip(functions, times):
             start = time.perf_counter()
             function()
             out.append(time.perf_counter() - start)
-    return statistic(times), statistic(peer_times)
+    return [statistic(t) for t in times]
 
 
 def graph_functions(layer):
@@ -369,13 +374,6 @@ def bench_composer(name, args, trees, batch, inputs):
                 for part in single_products:
                     fn(*part)
 
-            product_seconds, peer_product_seconds = timed_pair(
-                run_products,
-                run_peer_products,
-                args.repeats,
-                STATISTICS[args.statistic],
-            )
-
             def run(fn=fn):
                 for part in parts:
                     fn(*part)
@@ -384,8 +382,12 @@ def bench_composer(name, args, trees, batch, inputs):
                 for part in singles:
                     fn(*part)
 
-            seconds, peer_seconds = timed_pair(
-                run, run_peer, args.repeats, STATISTICS[args.statistic]
+            seconds, peer_seconds, product_seconds, peer_product_seconds = (
+                timed_together(
+                    (run, run_peer, run_products, run_peer_products),
+                    args.repeats,
+                    STATISTICS[args.statistic],
+                )
             )
             trees_done = sum(hi - lo for lo, hi in slices)
             rate = trees_done * nodes_per_tree / seconds
