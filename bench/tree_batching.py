@@ -20,15 +20,44 @@ forward+backward (gradients of the sum of every node's
 output with respect to the weights and inputs) are timed: the fastest
 (`--statistic min`, default) or median of `--repeats` runs after a
 warm-up. The ratio is batched nodes/s over the
-in-graph per-node nodes/s, the two timed alternately (same load). The
+in-graph per-node nodes/s; the two, and the products-only runs below,
+are timed in turn within every repeat (same load). The
 steps column gives the mean number of sequential steps per batch.
+
+Where the time goes. Both compiled runs do the same arithmetic; what
+batching changes is the shape of each step's matrix products: one
+product over every node of a level (many rows) against one row per
+step. The "products only" runs time just the composer's core products
+(`core_products`: RNN `[c1; c2] (2u) @ W (2u, u)`; N-ary Tree-LSTM
+`[h1; h2] (2u)` times the gate kernel `(2u, 3u)` and the forget kernel
+`(2u, 2u)`; forward+backward adds the gradient's products) in the same
+kind of compiled `while_loop`, with the same weights and threads:
+batched, one step per level of the same batches (the real level sizes);
+per node, one row per step for the same trees. GFLOP/s count these core
+products only (forward+backward: 3x the forward's). Per row:
+
+- products-only ratio: batched over per-node products-only nodes/s, the
+  ratio if both runs cost only their products (matrix-matrix against
+  matrix-vector speed). The measured ratio can exceed it when the real
+  per-node loop spends more of its time outside the products than the
+  batched one.
+- bound: batched products-only nodes/s over the real per-node nodes/s,
+  the ratio against this peer if the batched run cost only its products;
+  "of bound" is the measured ratio over it (equivalently, the batched
+  run's GFLOP/s over its products-only GFLOP/s). Not a strict bound:
+  the products-only loop has its own per-step cost (`TensorArray` reads
+  and writes), which can exceed the real loop's when levels are tiny
+  (batch 1).
+
+`--table FILE` prints the table of a saved result file.
 
 Full protocol (the issue's):
 
     python bench/tree_batching.py --trees 256 --leaves 128 --units 256 \\
         --batch-sizes 1,32,256
 
-Results go to `bench/results/tree_batching.json`.
+Results go to `bench/results/tree_batching.json` (`--out`); the README
+also shows `--threads 2 --out bench/results/tree_batching_2threads.json`.
 """
 
 import argparse
@@ -97,6 +126,9 @@ def parse_args(argv=None):
         help="TensorFlow intra- and inter-op threads (0: TensorFlow's default)",
     )
     parser.add_argument("--out", default="bench/results/tree_batching.json")
+    parser.add_argument(
+        "--table", help="print the table of this result file and exit"
+    )
     return parser.parse_args(argv)
 
 
@@ -125,19 +157,19 @@ def timed(function, repeats, statistic=min):
     return statistic(times)
 
 
-def timed_pair(run, run_peer, repeats, statistic=min):
-    """Seconds of `run` and `run_peer` (`statistic` of `repeats` runs each,
-    after a warm-up), timed alternately so that both see the same load on
-    a shared machine."""
-    run()
-    run_peer()
-    times, peer_times = [], []
+def timed_together(functions, repeats, statistic=min):
+    """Seconds of each of `functions` (`statistic` of `repeats` runs each,
+    after a warm-up), timed in turn within every repeat so that all see
+    the same load on a shared machine."""
+    for function in functions:
+        function()
+    times = [[] for _ in functions]
     for _ in range(repeats):
-        for function, out in ((run, times), (run_peer, peer_times)):
+        for function, out in zip(functions, times):
             start = time.perf_counter()
             function()
             out.append(time.perf_counter() - start)
-    return statistic(times), statistic(peer_times)
+    return [statistic(t) for t in times]
 
 
 def graph_functions(layer):
@@ -154,6 +186,82 @@ def graph_functions(layer):
         return tape.gradient(loss, [inputs, *layer.trainable_weights])
 
     return forward, backward
+
+
+def core_products(name, layer):
+    """The kernels `[(in, out), ...]` that `compose` multiplies every
+    node's (concatenated) child states by, as callables (read inside the
+    loop, as the layer does)."""
+    if name == "rnn":
+        return [lambda: layer.kernel]
+    if name == "tree_lstm" and layer.variant == "n_ary":
+        return [lambda: layer.recurrent_kernel, lambda: layer.forget_kernel]
+    if name == "rntn":
+        width = 2 * layer.units
+        return [
+            lambda: layer.kernel,
+            lambda: tf.reshape(layer.tensor_kernel, (width, -1)),
+        ]
+    raise ValueError(f"No core products for composer {name!r}.")
+
+
+def product_functions(kernels):
+    """Compiled loops of only the core products: step `s` multiplies the
+    next `sizes[s]` rows of `rows` by every kernel (what one step of the
+    composer's loop does, with nothing else)."""
+    width = int(kernels[0]().shape[0])
+
+    def loop(rows, sizes):
+        steps = tf.shape(sizes)[0]
+        inputs = tf.TensorArray(
+            rows.dtype,
+            size=steps,
+            infer_shape=False,
+            element_shape=tf.TensorShape([None, width]),
+        ).split(rows, sizes)
+        outputs = [
+            tf.TensorArray(
+                rows.dtype,
+                size=steps,
+                infer_shape=False,
+                element_shape=tf.TensorShape([None, None]),
+            )
+            for _ in kernels
+        ]
+
+        def body(step, outputs):
+            block = inputs.read(step)
+            return step + 1, [
+                out.write(step, tf.matmul(block, kernel()))
+                for out, kernel in zip(outputs, kernels)
+            ]
+
+        _, outputs = tf.while_loop(
+            lambda step, outputs: step < steps,
+            body,
+            (tf.constant(0, tf.int32), outputs),
+        )
+        return [out.concat() for out in outputs]
+
+    # (no autograph: the loop is an explicit `tf.while_loop`)
+    @tf.function(reduce_retracing=True, autograph=False)
+    def forward(rows, sizes):
+        return loop(rows, sizes)
+
+    @tf.function(reduce_retracing=True, autograph=False)
+    def backward(rows, sizes):
+        with tf.GradientTape() as tape:
+            tape.watch(rows)
+            loss = sum(tf.reduce_sum(out) for out in loop(rows, sizes))
+        return tape.gradient(loss, [rows, *tape.watched_variables()])
+
+    return forward, backward
+
+
+def level_sizes(heights):
+    """Internal nodes per height (1, 2, ...) of a batch of trees."""
+    counts = np.bincount(heights[heights > 0].ravel())[1:]
+    return counts[counts > 0].astype("int32")
 
 
 def eager_recursion(layer, tree, vectors):
@@ -224,6 +332,21 @@ def bench_composer(name, args, trees, batch, inputs):
         )
         for t in range(count)
     ]
+    kernels = core_products(name, layer)
+    width = int(kernels[0]().shape[0])
+    flops = sum(2 * int(np.prod(k().shape)) for k in kernels)
+    ceilings = dict(
+        zip(("forward", "forward+backward"), product_functions(kernels))
+    )
+    rng = np.random.default_rng(args.seed + 1)
+
+    def product_inputs(sizes):
+        rows = rng.normal(size=(int(sizes.sum()), width)).astype("float32")
+        return tf.constant(rows), tf.constant(sizes)
+
+    single_products = [
+        product_inputs(np.ones(args.leaves - 1, "int32")) for _ in range(count)
+    ]
     for size in [int(s) for s in args.batch_sizes.split(",")]:
         size = min(size, args.trees)
         slices = [(s, s + size) for s in range(0, args.trees, size)]
@@ -237,7 +360,19 @@ def bench_composer(name, args, trees, batch, inputs):
             )
             for lo, hi in slices
         ]
+        part_products = [
+            product_inputs(level_sizes(batch["heights"][lo:hi]))
+            for lo, hi in slices
+        ]
         for mode, fn in zip(("forward", "forward+backward"), batched):
+
+            def run_products(fn=ceilings[mode]):
+                for part in part_products:
+                    fn(*part)
+
+            def run_peer_products(fn=ceilings[mode]):
+                for part in single_products:
+                    fn(*part)
 
             def run(fn=fn):
                 for part in parts:
@@ -247,13 +382,22 @@ def bench_composer(name, args, trees, batch, inputs):
                 for part in singles:
                     fn(*part)
 
-            seconds, peer_seconds = timed_pair(
-                run, run_peer, args.repeats, STATISTICS[args.statistic]
+            seconds, peer_seconds, product_seconds, peer_product_seconds = (
+                timed_together(
+                    (run, run_peer, run_products, run_peer_products),
+                    args.repeats,
+                    STATISTICS[args.statistic],
+                )
             )
             trees_done = sum(hi - lo for lo, hi in slices)
             rate = trees_done * nodes_per_tree / seconds
             peer = count * nodes_per_tree / peer_seconds
             steps = [int(batch["heights"][lo:hi].max()) for lo, hi in slices]
+            # GFLOP/s of the core products (internal nodes only)
+            gflop = (3 if mode == "forward+backward" else 1) * flops * 1e-9
+            internal = (args.leaves - 1) / nodes_per_tree
+            products = trees_done * nodes_per_tree / product_seconds
+            peer_products = count * nodes_per_tree / peer_product_seconds
             rows.append(
                 {
                     "composer": name,
@@ -262,6 +406,18 @@ def bench_composer(name, args, trees, batch, inputs):
                     "batched_nodes_per_s": rate,
                     "per_node_nodes_per_s": peer,
                     "ratio": rate / peer,
+                    "batched_gflops": rate * internal * gflop,
+                    "per_node_gflops": peer * internal * gflop,
+                    "products_only_batched_nodes_per_s": products,
+                    "products_only_per_node_nodes_per_s": peer_products,
+                    "products_only_batched_gflops": products * internal * gflop,
+                    "products_only_per_node_gflops": peer_products
+                    * internal
+                    * gflop,
+                    "products_only_ratio": products / peer_products,
+                    "bound": products / peer,
+                    "ratio_of_bound": rate / products,
+                    "core_product_flops_per_node": flops,
                     "eager_nodes_per_s": eager.get(mode),
                     "ratio_vs_eager": rate / eager[mode] if eager else None,
                     "steps_batched": float(np.mean(steps)),
@@ -274,8 +430,10 @@ def bench_composer(name, args, trees, batch, inputs):
 
 HEADER = (
     "| composer | batch | mode | batched nodes/s | per-node nodes/s "
-    "| ratio | eager nodes/s | ratio vs eager | steps (batched / "
-    "per node) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|"
+    "| ratio | GFLOP/s (batched / per node) | products-only GFLOP/s "
+    "(batched / per node) | products-only ratio | bound | of bound "
+    "| eager nodes/s | ratio vs eager | steps (batched / per node) |\n"
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -285,6 +443,11 @@ def format_row(row):
         f"| {row['composer']} | {row['batch']} | {row['mode']} | "
         f"{row['batched_nodes_per_s']:,.0f} | "
         f"{row['per_node_nodes_per_s']:,.0f} | {row['ratio']:.1f}x | "
+        f"{row['batched_gflops']:.1f} / {row['per_node_gflops']:.1f} | "
+        f"{row['products_only_batched_gflops']:.1f} / "
+        f"{row['products_only_per_node_gflops']:.1f} | "
+        f"{row['products_only_ratio']:.1f}x | {row['bound']:.1f}x | "
+        f"{row['ratio_of_bound']:.0%} | "
         + (
             f"{eager:,.0f} | {row['ratio_vs_eager']:.0f}x | "
             if eager
@@ -294,8 +457,19 @@ def format_row(row):
     )
 
 
+def print_table(path):
+    with open(path) as handle:
+        saved = json.load(handle)
+    print(f"{path}: TensorFlow threads: {saved['args']['threads']}")
+    print(HEADER)
+    for row in saved["results"]:
+        print(format_row(row))
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.table:
+        return print_table(args.table)
     if args.threads:
         pin_threads(args.threads)
     tf.random.set_seed(args.seed)
