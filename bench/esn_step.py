@@ -12,9 +12,7 @@ reports milliseconds per step, in rounds that alternate the formulations:
                a reduction, the ESN's product before this benchmark;
 - xla-gather:  `Reservoir.step` with that layout, as the ESN runs it
                (gathered products summed by a product with a vector of
-               ones, which XLA fuses into one vectorised loop); its
-               indices are int16 up to 32767 units;
-- xla-gather-int32: the same with int32 indices (the layout before).
+               ones, which XLA fuses into one vectorised loop).
 
 Every XLA variant is checked against the NumPy loop. One thread (the
 machine is shared): read the ratios within a run, not absolute times.
@@ -117,10 +115,6 @@ def measure(units, steps, rounds):
         "xla-gather": (
             xla_loop(lambda d, s, i, v: layer.step(d, s, (i, v)), units, steps),
             layout,
-        ),
-        "xla-gather-int32": (
-            xla_loop(lambda d, s, i, v: layer.step(d, s, (i, v)), units, steps),
-            (tf.constant(indices.astype("int32")), layout[1]),
         ),
     }
     drive_t = tf.constant(drive)

@@ -330,9 +330,8 @@ def _sparse_signs(rng, shape, density):
 def sparse_columns(matrix, multiple=32):
     """The non-zeros of each column of `matrix`, padded to a common count.
 
-    For `(rows, cols)` `matrix`, returns `indices` (int16 when `rows` allows,
-    else int32: fewer bytes streamed per step) and `values` float32, both
-    `(cols, k)`, such that `(x @ matrix)[j] = sum_k
+    For `(rows, cols)` `matrix`, returns `indices` int32 and `values`
+    float32, both `(cols, k)`, such that `(x @ matrix)[j] = sum_k
     values[j, k] * x[indices[j, k]]`. `k` is the largest number of
     non-zeros in a column, rounded up to a multiple of `multiple` (so
     that reservoirs of one size share compiled loops); padding slots hold
@@ -345,8 +344,7 @@ def sparse_columns(matrix, multiple=32):
     n = matrix.shape[1]
     owner = np.repeat(np.arange(n), counts)
     slot = np.arange(columns.nnz) - np.repeat(columns.indptr[:-1], counts)
-    dtype = "int16" if matrix.shape[0] <= np.iinfo("int16").max else "int32"
-    indices = np.zeros((n, k), dtype=dtype)
+    indices = np.zeros((n, k), dtype="int32")
     values = np.zeros((n, k), dtype="float32")
     indices[owner, slot] = columns.indices
     values[owner, slot] = columns.data
