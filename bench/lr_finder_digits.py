@@ -323,7 +323,9 @@ def main(argv=None):
         default=0,
         help="TensorFlow intra/inter-op threads (0: TF's)",
     )
-    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument(
+        "--models", nargs="+", choices=list(MODELS), default=list(MODELS)
+    )
     parser.add_argument(
         "--momentum",
         type=float,
@@ -383,8 +385,10 @@ def main(argv=None):
     epochs = args.max_epochs if patience else args.epochs
     seeds = "" if args.train_seeds == 1 else f"_{args.train_seeds}seeds"
     protocol = f"_es{patience}_max{args.max_epochs}" if patience else ""
-    output = (
-        RESULTS / f"lr_finder_digits{output_suffix()}{seeds}{protocol}.json"
+    # A run of some of the models gets its own file.
+    models = "" if args.models == list(MODELS) else "_" + "_".join(args.models)
+    output = RESULTS / (
+        f"lr_finder_digits{output_suffix()}{seeds}{protocol}{models}.json"
     )
     resume(output.with_suffix(".partial.json"), args)
     grid = [1e-3, 1e-2, 1e-1] if args.quick else GRID
