@@ -91,15 +91,13 @@ class RidgeRegression:
                 f"targets: {self._sxx.shape[0]} and {self._sxy.shape[1]} so "
                 f"far. Received: {features.shape[1]} and {targets.shape[1]}"
             )
-        if self._buffer is None or self._buffer.shape[1] != features.shape[1]:
-            rows = min(self.chunk_rows, len(features))
-            self._buffer = np.empty((rows, features.shape[1]))
         for start in range(0, len(features), self.chunk_rows):
             chunk = features[start : start + self.chunk_rows]
-            if len(chunk) > len(self._buffer):
+            # One float64 buffer reused across chunks and calls (a fresh
+            # 64 MiB array per chunk costs its page faults every time); the
+            # feature count is fixed by the first call, checked above.
+            if self._buffer is None or len(self._buffer) < len(chunk):
                 self._buffer = np.empty((len(chunk), features.shape[1]))
-            # One float64 buffer reused across chunks (a fresh 64 MiB array
-            # per chunk costs its page faults every time).
             x = self._buffer[: len(chunk)]
             np.copyto(x, chunk)
             y = targets[start : start + self.chunk_rows].astype("float64")
