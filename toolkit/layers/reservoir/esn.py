@@ -275,19 +275,22 @@ class ESN(keras.Model):
         if method == "gradient":
             return self._gradient_fit(xs, ys, washout, kwargs)
         solver = RidgeRegression(ridge)
+        lengths = len({len(s) for s in xs})  # groups(xs) yields one each
         with HostWorker() as worker:
-            for indices, batch_x in groups(xs):
+            for number, (indices, batch_x) in enumerate(groups(xs), 1):
                 batch_y = np.stack([ys[i] for i in indices])
                 teacher = shift(batch_y) if self.feedback else None
                 for start, stop, features, carry in self._chunks(
                     batch_x, chunk_size, teacher=teacher
                 ):
                     low = max(start, washout)
+                    last = number == lengths and stop == batch_x.shape[1]
                     if low < stop:
                         worker.run(
                             solver.update,
                             features[:, low - start :],
                             batch_y[:, low:stop],
+                            last=last,
                         )
         solver.assign(self.readout)
         if return_state:
