@@ -278,12 +278,41 @@ def test_plot_marks_suggestions(tmp_path):
     assert "steepest" in repr(result)
 
 
-def test_steps_per_execution_is_refused():
+@pytest.mark.filterwarnings("ignore:The LR range test's loss was still")
+def test_steps_per_execution_is_run_one_batch_at_a_time_and_restored():
+    # Keras calls callbacks only every N batches with N steps per
+    # execution: the test runs one batch per execution and records the
+    # same curve as a model compiled with N = 1, then puts N back.
+    x, y = _regression_data(n=64)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    results = []
+    for steps_per_execution in (1, 4):
+        model = _linear_model()
+        model.set_weights([np.full((3, 1), 0.1), np.zeros(1)])
+        model.compile(
+            keras.optimizers.SGD(0.01),
+            "mse",
+            steps_per_execution=steps_per_execution,
+        )
+        result = lr_range_test(model, dataset, min_lr=1e-3, max_lr=0.5, steps=8)
+        assert model.steps_per_execution == steps_per_execution
+        assert model.train_function is None
+        results.append(result.history)
+    assert len(results[1]) == 8
+    np.testing.assert_allclose(
+        results[1].to_numpy(), results[0].to_numpy(), rtol=1e-6
+    )
+    # The model still trains N batches per execution afterwards.
+    model.fit(dataset, epochs=1, shuffle=False, verbose=0)
+    assert model.steps_per_execution == 4
+
+
+def test_range_test_callback_refuses_steps_per_execution():
     x, y = _regression_data()
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse", steps_per_execution=2)
     with pytest.raises(ValueError, match="steps_per_execution=2"):
-        lr_range_test(model, x, y, batch_size=8, steps=4)
+        model.fit(x, y, verbose=0, callbacks=[LRRangeTest(steps=4)])
 
 
 def test_errors():

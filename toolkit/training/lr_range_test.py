@@ -6,6 +6,7 @@ Train for a few batches while the learning rate grows from `min_lr` to
 learning rate lies where the loss falls fastest, well before it blows up.
 """
 
+import contextlib
 import math
 
 import keras
@@ -300,7 +301,10 @@ def lr_range_test(
 
     Args:
         model: a compiled `keras.Model` whose optimizer has a float learning
-            rate and `steps_per_execution=1`.
+            rate. A model compiled with `steps_per_execution=N > 1` (whose
+            callbacks Keras calls only every N batches) runs the test one
+            batch per execution; its setting and compiled train function
+            are put back afterwards.
         x: NumPy array(s) (with `y`) or a `tf.data.Dataset` of batches
             (without `y`). A dataset is repeated as needed.
         y: targets for NumPy `x`, else None.
@@ -353,11 +357,12 @@ def lr_range_test(
         smoothing=smoothing,
         divergence_threshold=divergence_threshold,
     )
-    _check_model(model)
+    _check_learning_rate(model)
     fit_kwargs = _fit_arguments(x, y, batch_size, finder.steps)
     snapshot = _Snapshot(model)
     try:
-        model.fit(callbacks=[finder], verbose=verbose, **fit_kwargs)
+        with _one_batch_per_execution(model):
+            model.fit(callbacks=[finder], verbose=verbose, **fit_kwargs)
     finally:
         snapshot.restore()
     return LRRangeTestResult(
@@ -395,9 +400,15 @@ def _check_model(model):
             "The LR range test needs a callback after every batch, but the "
             f"model is compiled with `steps_per_execution="
             f"{steps_per_execution}`, so Keras calls callbacks only every "
-            "that many batches. Compile with `steps_per_execution=1` for the "
-            f"range test. Received: steps_per_execution={steps_per_execution}"
+            "that many batches. Use `lr_range_test`, which runs the test "
+            "one batch per execution and puts the setting back, or compile "
+            "with `steps_per_execution=1`. Received: "
+            f"steps_per_execution={steps_per_execution}"
         )
+    _check_learning_rate(model)
+
+
+def _check_learning_rate(model):
     learning_rate = getattr(model.optimizer, "_learning_rate", None)
     if isinstance(
         learning_rate, keras.optimizers.schedules.LearningRateSchedule
@@ -407,6 +418,24 @@ def _check_model(model):
             "optimizer must be created with a float `learning_rate`, not a "
             f"`LearningRateSchedule`. Received: learning_rate={learning_rate!r}"
         )
+
+
+@contextlib.contextmanager
+def _one_batch_per_execution(model):
+    """`model` trains one batch per execution inside the block, so the
+    callback sees every batch's loss; its `steps_per_execution` and its
+    compiled train function (built for that many batches) come back
+    afterwards."""
+    steps_per_execution = model.steps_per_execution
+    train_function = model.train_function
+    if steps_per_execution != 1:
+        model.steps_per_execution = 1
+        model.train_function = None
+    try:
+        yield
+    finally:
+        model.steps_per_execution = steps_per_execution
+        model.train_function = train_function
 
 
 def _fit_arguments(x, y, batch_size, steps):
