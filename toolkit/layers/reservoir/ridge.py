@@ -131,7 +131,9 @@ class RidgeRegression:
         mean_x = self._sx / self.count
         mean_y = self._sy / self.count
         # Upper triangle of C_xx (S_xx holds only that one, see `update`).
-        cxx = self._sxx - np.outer(self._sx, mean_x)
+        # s_x^T s_x / n is symmetric: its transpose is in Fortran order like
+        # S_xx, so C_xx is too and reaches LAPACK without a copy.
+        cxx = self._sxx - np.outer(self._sx, mean_x).T
         cxy = self._sxy - np.outer(self._sx, mean_y)
         cxx[np.diag_indices_from(cxx)] += self.ridge
         try:  # Cholesky: C_xx + ridge I is symmetric positive definite
