@@ -106,7 +106,7 @@ class RidgeRegression:
             # The products go to SciPy's BLAS, the library of the solve:
             # NumPy may bring its own OpenBLAS, whose threads keep spinning
             # after a product and then fight SciPy's over the cores (a
-            # 500-feature Cholesky took 30-60 ms instead of 2-4 on two
+            # 500-feature Cholesky took 40-67 ms instead of 3-5 on two
             # threads). `dsyrk` is the rank-k update `x^T x`, upper
             # triangle only (all that the Cholesky reads); `x.T` is the
             # Fortran-ordered view BLAS takes without a copy.
