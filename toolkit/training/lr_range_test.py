@@ -427,10 +427,12 @@ def _one_batch_per_execution(model):
     compiled train function (built for that many batches) come back
     afterwards."""
     steps_per_execution = model.steps_per_execution
+    if steps_per_execution == 1:  # keep the train function `fit` compiles
+        yield
+        return
     train_function = model.train_function
-    if steps_per_execution != 1:
-        model.steps_per_execution = 1
-        model.train_function = None
+    model.steps_per_execution = 1
+    model.train_function = None
     try:
         yield
     finally:
