@@ -9,6 +9,13 @@ so in their output.
 import os
 
 
+def pin_blas(threads):
+    """Set the BLAS libraries' threads (OpenMP, OpenBLAS, MKL): call it
+    before NumPy is first imported, which is when they read them."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+
+
 def pin_threads(threads):
     """Set TensorFlow's intra- and inter-op pools before it starts."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)

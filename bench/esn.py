@@ -37,6 +37,8 @@ import pathlib
 import sys
 import time
 
+from _threads import pin_blas, pin_threads
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
@@ -84,8 +86,7 @@ def parse_args():
 
 ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None:
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(ARGS.threads)
+    pin_blas(ARGS.threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(ROOT))
 
@@ -563,10 +564,7 @@ def main():
     if not ARGS.resume:
         for case in ARGS.cases:
             store.pop(case, None)
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(ARGS.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(ARGS.threads)
+    pin_threads(ARGS.threads)
     for case in ARGS.cases:
         print(f"== {case}", flush=True)
         if case == "mg500":

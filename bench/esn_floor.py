@@ -34,6 +34,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _threads import pin_blas, pin_threads  # noqa: E402
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -48,10 +50,10 @@ def parse_args():
 
 ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None:
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(ARGS.threads)
+    pin_blas(ARGS.threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import esn as bench  # noqa: E402  (after pin_blas: it imports NumPy)
 import numpy as np  # noqa: E402
 
 HP = dict(units=500, sr=1.25, leak=0.3, ridge=1e-6, washout=100)
@@ -117,18 +119,13 @@ def run_bare(loop, x_train, y_train, x_test, y_test, seed):
     states, _ = loop(recurrent, drive, state)
     prediction = states.numpy() @ weights + bias
     times["predict"] = time.perf_counter() - start
-    result = {"nrmse": nrmse(prediction, y_test), **times}
+    result = {"nrmse": bench.nrmse(prediction, y_test), **times}
     result["total"] = sum(times.values())
     return result
 
 
 def main():
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(ARGS.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(ARGS.threads)
-    import esn as bench
-
+    pin_threads(ARGS.threads)
     series = bench.scaled_mackey_glass(N_TRAIN + N_TEST, seed=0)
     x, y = series[:-1], series[1:]
     split = (x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:])
@@ -191,11 +188,6 @@ def main():
         )
     )
     print(f"saved {ARGS.output}")
-
-
-def nrmse(prediction, target):
-    prediction = np.asarray(prediction).reshape(target.shape)
-    return float(np.sqrt(np.mean((prediction - target) ** 2)) / np.std(target))
 
 
 if __name__ == "__main__":
