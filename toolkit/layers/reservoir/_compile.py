@@ -63,13 +63,12 @@ class HostWorker:
         return self
 
     def run(self, function, *args, last=False):
+        self._wait()
         if last or not self._allowed:
-            self._wait()
             function(*args)
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1)
-        self._wait()
         self._pending = self._pool.submit(function, *args)
 
     def _wait(self):
