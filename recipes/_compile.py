@@ -2,7 +2,7 @@
 
 import keras
 
-from toolkit import _validation as v
+from toolkit import validation as v
 
 
 def resolve_optimizer(

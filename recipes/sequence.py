@@ -3,8 +3,8 @@
 import keras
 
 from recipes._compile import check_preset, compile_model
-from toolkit import _validation as v
 from toolkit import layers
+from toolkit import validation as v
 
 #: Recurrent layers a recipe can use, by name. Each entry maps
 #: `(units, return_sequences, name, **options)` to a Keras layer.

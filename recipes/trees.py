@@ -3,8 +3,8 @@
 import keras
 
 from recipes._compile import check_preset, resolve_optimizer
-from toolkit import _validation as v
 from toolkit import layers
+from toolkit import validation as v
 
 #: Composers a recipe can use, by name: `name -> (class, options)`.
 COMPOSERS = {

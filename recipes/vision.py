@@ -4,7 +4,7 @@ an MLP and a small CNN, with their keras-tuner search spaces."""
 import keras
 
 from recipes._compile import check_preset, compile_model
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.tuning import search_spaces as spaces
 
 #: Named configurations of `build_mlp_classifier`.

@@ -1,6 +1,6 @@
 import pytest
 
-from toolkit import _validation as v
+from toolkit import validation as v
 
 
 def test_positive_int():
@@ -49,3 +49,48 @@ def test_keras_object_getters_name_the_argument(getter):
         r"Received: thing='nope'",
     ):
         getter("thing", "nope")
+
+
+def test_non_negative_int():
+    assert v.check_non_negative_int("washout", 0) == 0
+    for bad in (-1, 1.5, True, None):
+        with pytest.raises(
+            ValueError, match="`washout` must be a non-negative integer"
+        ):
+            v.check_non_negative_int("washout", bad)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "0"])
+def test_seed_one_rule(bad):
+    assert v.check_seed(None) is None
+    assert v.check_seed(0) == 0
+    with pytest.raises(
+        ValueError,
+        match=r"`seed` must be None or an int >= 0. Received: seed=",
+    ):
+        v.check_seed(bad)
+
+
+def test_positive_and_non_negative():
+    assert v.check_positive("scale", 2) == 2.0
+    assert v.check_non_negative("scale", 0) == 0.0
+    with pytest.raises(ValueError, match=r"`scale` must be a number in \(0"):
+        v.check_positive("scale", 0)
+    with pytest.raises(ValueError, match=r"`scale` must be a number in \[0"):
+        v.check_non_negative("scale", -0.5)
+
+
+def test_subset():
+    assert v.check_subset("cells", ["lstm"], ("lstm", "gru")) == ("lstm",)
+    for bad in ([], ["rnn"]):
+        with pytest.raises(
+            ValueError, match=r"`cells` must be a non-empty subset of"
+        ):
+            v.check_subset("cells", bad, ("lstm", "gru"))
+
+
+def test_is_dataset():
+    import tensorflow as tf
+
+    assert v.is_dataset(tf.data.Dataset.range(3))
+    assert not v.is_dataset([1, 2, 3])

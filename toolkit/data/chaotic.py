@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from toolkit import _validation as v
+from toolkit import validation as v
 
 
 def mackey_glass(

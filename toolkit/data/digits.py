@@ -8,7 +8,7 @@ import gzip
 
 import numpy as np
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.data.shipped import shipped_path
 
 DIGITS_FILE = "digits.csv.gz"

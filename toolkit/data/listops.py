@@ -15,7 +15,7 @@ Latent Tree Learning", NAACL Student Research Workshop, 2018.
 
 import numpy as np
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.data.trees import Tree
 
 OPERATORS = ("[MAX", "[MIN", "[MED", "[SM")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from toolkit import _validation as v
+from toolkit import validation as v
 
 
 def adding_problem(n, timesteps, seed=None):

@@ -38,7 +38,7 @@ import os
 
 import numpy as np
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.data.shipped import shipped_path
 
 

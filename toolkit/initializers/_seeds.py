@@ -2,16 +2,7 @@
 
 import random
 
-
-def check_seed(seed):
-    """Return `seed` if it is None or an int, else raise."""
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int)
-    ):
-        raise ValueError(
-            f"Argument `seed` must be None or an int. Received: seed={seed!r}"
-        )
-    return seed
+from toolkit.validation import check_seed
 
 
 def make_generator_seed(seed):
@@ -25,3 +16,6 @@ def make_generator_seed(seed):
     if seed is None:
         return random.randint(1, int(1e9))
     return seed
+
+
+__all__ = ["check_seed", "make_generator_seed"]

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import check_seed, make_generator_seed
 

@@ -7,7 +7,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import check_seed
 

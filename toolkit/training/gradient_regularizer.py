@@ -10,7 +10,7 @@ early steps.
 import keras
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.api_export import register
 
 

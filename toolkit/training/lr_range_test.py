@@ -12,7 +12,7 @@ import math
 import keras
 import numpy as np
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.training.lr_suggestions import (
     _warn_if_edge_not_seen,
     suggest_learning_rates,

@@ -11,7 +11,7 @@ import math
 import keras
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.api_export import register
 
 

@@ -26,7 +26,7 @@ their arguments, e.g. `[{learning_rate: {max_value: 0.1}}, {dropout: {}}]`.
 import json
 import pathlib
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.tuning import search_spaces
 
 #: Keys a configuration may have, with their defaults (None: required).

@@ -16,7 +16,7 @@ initialisation of ReLU units (0, 0.01, 0.1).
 
 import keras
 
-from toolkit import _validation as v
+from toolkit import validation as v
 
 REGULARIZERS = ("none", "l1", "l2", "elastic_net")
 INITIALIZERS = (

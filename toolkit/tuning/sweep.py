@@ -25,7 +25,7 @@ import keras
 import keras_tuner
 import numpy as np
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.tuning.hypermodel import RecipeHyperModel
 
 TUNERS = {

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.api_export import register
 from toolkit.layers.recursive.recursive_composer import RecursiveComposer
 

@@ -32,7 +32,7 @@ Learning with Dynamic Computation Graphs", ICLR 2017.
 import keras
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 
 
 class TreeComposer(keras.layers.Layer):

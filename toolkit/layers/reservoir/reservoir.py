@@ -5,7 +5,7 @@ import numpy as np
 import scipy.sparse
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import check_seed, make_generator_seed
 from toolkit.initializers.spectral import spectral_radius

@@ -6,7 +6,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import blas
 
-from toolkit import _validation as v
+from toolkit import validation as v
 
 
 class RidgeRegression:

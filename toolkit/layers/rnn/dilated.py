@@ -4,7 +4,7 @@ import numbers
 
 import keras
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.layers.rnn.skip_cell import check_delays
 from toolkit.layers.rnn.skip_rnn import SkipRNN
 

@@ -16,7 +16,7 @@ recurrence on the projected inputs. Used as a plain Keras cell,
 import keras
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit._keras_compat import DropoutRNNCell
 
 

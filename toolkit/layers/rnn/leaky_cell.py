@@ -7,7 +7,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from toolkit import _validation as v
+from toolkit import validation as v
 from toolkit.api_export import register
 from toolkit.layers.rnn.gated_cell import GatedCell
 

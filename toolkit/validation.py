@@ -1,10 +1,24 @@
-"""Argument checks shared by every public class.
+"""Argument checks shared by every package of the toolkit and its recipes.
 
-Each check raises a `ValueError` (or `TypeError`) whose message names the
-argument in backticks, says what is allowed and echoes what was received,
-e.g. ``Argument `leak_rate` must be in (0, 1]. Received: leak_rate=1.5``.
+Each check raises a `ValueError` whose message names the argument in
+backticks, says what is allowed and echoes what was received, e.g.
+``Argument `leak_rate` must be a number in (0, 1]. Received:
+leak_rate=1.5``, and returns the value in its canonical type. Every module
+checks its arguments through these functions, so that one rule (what a seed
+may be, what a rate may be) holds everywhere.
+
+Example:
+
+```python
+from toolkit import validation
+
+units = validation.check_positive_int("units", 32)
+rate = validation.check_rate("dropout", 0.1)
+seed = validation.check_seed(None)
+```
 """
 
+import math
 import numbers
 
 import keras
@@ -20,6 +34,40 @@ def check_positive_int(name, value):
     if value <= 0:
         raise ValueError(
             f"Argument `{name}` must be a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def check_non_negative_int(name, value):
+    """Return `value` as an `int` if it is an integer >= 0, else raise."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < 0
+    ):
+        raise ValueError(
+            f"Argument `{name}` must be a non-negative integer. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def check_seed(value, name="seed"):
+    """Return `value` as `None` or an `int` >= 0, else raise.
+
+    The one rule for every seed in the toolkit: NumPy's generators and
+    keras-tuner's oracles reject negative seeds, so the toolkit does too.
+    """
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < 0
+    ):
+        raise ValueError(
+            f"Argument `{name}` must be None or an int >= 0. "
             f"Received: {name}={value!r}"
         )
     return int(value)
@@ -53,6 +101,18 @@ def check_rate(name, value):
     return check_in_range(name, value, 0.0, 1.0, high_closed=False)
 
 
+def check_positive(name, value):
+    """A number in (0, inf), returned as a float."""
+    return check_in_range(
+        name, value, 0.0, math.inf, low_closed=False, high_closed=False
+    )
+
+
+def check_non_negative(name, value):
+    """A number in [0, inf), returned as a float."""
+    return check_in_range(name, value, 0.0, math.inf, high_closed=False)
+
+
 def check_choice(name, value, allowed):
     """Return `value` if it is one of `allowed`, else raise."""
     if value not in allowed:
@@ -61,6 +121,39 @@ def check_choice(name, value, allowed):
             f"Received: {name}={value!r}"
         )
     return value
+
+
+def check_subset(name, values, allowed):
+    """Return `values` as a tuple if it is a non-empty subset of `allowed`."""
+    values = (values,) if isinstance(values, str) else tuple(values)
+    unknown = [value for value in values if value not in allowed]
+    if not values or unknown:
+        raise ValueError(
+            f"Argument `{name}` must be a non-empty subset of "
+            f"{list(allowed)}. Received: {name}={list(values)}"
+        )
+    return values
+
+
+def is_dataset(value):
+    """Whether `value` is a `tf.data.Dataset` (False without TensorFlow)."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return False
+    return isinstance(value, tf.data.Dataset)
+
+
+def require_pyplot():
+    """`matplotlib.pyplot`, or an `ImportError` that says how to get it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(
+            "Plotting needs matplotlib: `pip install matplotlib` (or "
+            '`pip install "curriculum-toolkit[plot]"`).'
+        ) from error
+    return plt
 
 
 def get_activation(name, value):
