@@ -1,4 +1,4 @@
-"""Tests of toolkit.layers.reservoir.esn (the ESN model)."""
+"""Tests of toolkit.models.esn (the ESN model) and its compiled loops."""
 
 import threading
 
@@ -8,9 +8,8 @@ import pytest
 
 from tests import helpers
 from toolkit.data import mackey_glass
-from toolkit.layers.reservoir import _compile as compile_module
-from toolkit.layers.reservoir import esn as esn_module
 from toolkit.models import ESN
+from toolkit.models import _esn_loops as loops_module
 
 
 def series(n=400, seed=0):
@@ -260,12 +259,12 @@ def test_sparse_reservoir_loop_matches_numpy_reference(monkeypatch):
     # 300 units at 5% connectivity, with the size threshold lowered:
     # predict runs the gathered sparse product (batch 1); a batch of 8
     # runs the dense one.
-    monkeypatch.setattr(esn_module, "_SPARSE_MIN_BYTES", 0)
+    monkeypatch.setattr(loops_module, "SPARSE_MIN_BYTES", 0)
     x, y = series(150)
     model = ESN(300, connectivity=0.05, leak_rate=0.5, seed=7)
     model.fit(x[:100], y[:100], washout=10)
-    assert model._sparse_layout(model.reservoirs[0], 1) is not None
-    assert model._sparse_layout(model.reservoirs[0], 8) is None
+    assert loops_module.sparse_layout(model.reservoirs[0], 1) is not None
+    assert loops_module.sparse_layout(model.reservoirs[0], 8) is None
     _, outputs, _, _ = numpy_esn(model, x)
     np.testing.assert_allclose(model.predict(x), outputs, atol=1e-4)
     batch = model.predict(np.repeat(x[None], 8, axis=0))
@@ -278,7 +277,7 @@ def test_fit_with_ridge_in_background_thread_is_identical(monkeypatch, threads):
     # runs (when more than one thread is allowed): same sums, same order.
     x, y = series(300)
     reference = ESN(40, seed=3).fit(x, y, washout=20, chunk_size=64)
-    monkeypatch.setattr(compile_module, "host_threads_allowed", lambda: threads)
+    monkeypatch.setattr(loops_module, "host_threads_allowed", lambda: threads)
     model = ESN(40, seed=3).fit(x, y, washout=20, chunk_size=64)
     for a, b in zip(reference.readout.weights, model.readout.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -286,13 +285,13 @@ def test_fit_with_ridge_in_background_thread_is_identical(monkeypatch, threads):
 
 def test_host_worker_runs_the_last_call_in_the_callers_thread(monkeypatch):
     # A call with nothing left to overlap runs here, after the pending one.
-    monkeypatch.setattr(compile_module, "host_threads_allowed", lambda: True)
+    monkeypatch.setattr(loops_module, "host_threads_allowed", lambda: True)
     calls = []
 
     def record(name):
         calls.append((name, threading.get_ident()))
 
-    with compile_module.HostWorker() as worker:
+    with loops_module.HostWorker() as worker:
         worker.run(record, "first")
         worker.run(record, "last", last=True)
         assert [name for name, _ in calls] == ["first", "last"]
@@ -300,19 +299,19 @@ def test_host_worker_runs_the_last_call_in_the_callers_thread(monkeypatch):
     assert calls[1][1] == threading.get_ident()
 
     calls.clear()
-    with compile_module.HostWorker() as worker:
+    with loops_module.HostWorker() as worker:
         worker.run(record, "only", last=True)
         assert worker._pool is None  # no thread was started for it
     assert calls == [("only", threading.get_ident())]
 
 
 def test_host_worker_reraises_a_background_error(monkeypatch):
-    monkeypatch.setattr(compile_module, "host_threads_allowed", lambda: True)
+    monkeypatch.setattr(loops_module, "host_threads_allowed", lambda: True)
 
     def fail(value):
         raise ValueError(f"bad chunk {value}")
 
     with pytest.raises(ValueError, match="bad chunk 2"):
-        with compile_module.HostWorker() as worker:
+        with loops_module.HostWorker() as worker:
             worker.run(lambda value: None, 1)
             worker.run(fail, 2)

@@ -1,9 +1,9 @@
 """Whole models with their own training procedure.
 
 - `ESN`: echo state network (reservoirs and a ridge-regression readout
-  fitted in closed form); see `toolkit.layers.reservoir`.
+  fitted in closed form); its layers are in `toolkit.layers.reservoir`.
 """
 
-from toolkit.layers.reservoir.esn import ESN
+from toolkit.models.esn import ESN
 
 __all__ = ["ESN"]

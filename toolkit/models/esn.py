@@ -1,32 +1,23 @@
 """The echo state network: reservoirs and a ridge-regression readout."""
 
-import functools
-import json
-
 import keras
 import numpy as np
 from keras import ops
 
 from toolkit import validation as v
 from toolkit.api_export import register
-from toolkit.initializers._seeds import check_seed
-from toolkit.layers.reservoir._compile import HostWorker, compile_loop
-from toolkit.layers.reservoir._sequences import (
+from toolkit.layers.reservoir.reservoir import Reservoir
+from toolkit.layers.reservoir.ridge import RidgeRegression, check_ridge
+from toolkit.models import _esn_loops as loops
+from toolkit.models._esn_sequences import (
     as_sequences,
     check_array_layout,
     check_washout,
     groups,
-    padded,
     restore_layout,
     shift,
     states_out,
 )
-from toolkit.layers.reservoir.reservoir import Reservoir, sparse_columns
-from toolkit.layers.reservoir.ridge import RidgeRegression, check_ridge
-
-_SHARED_LOOPS = {}
-_MAX_SHARED_LOOPS = 16
-_SPARSE_MIN_BYTES = 8 << 20  # dense float32 matrices from about 1450 units
 
 
 @register
@@ -144,7 +135,7 @@ class ESN(keras.Model):
         readout_dtype = v.check_choice(
             "readout_dtype", readout_dtype, {"float32", "float64"}
         )
-        seed = check_seed(seed)
+        seed = v.check_seed(seed)
         super().__init__(**kwargs)
         self.units = units if isinstance(units, int) else sizes
         self.output_dim = output_dim
@@ -186,8 +177,8 @@ class ESN(keras.Model):
     def call(self, inputs):
         if self.feedback:
             batch = ops.shape(inputs)[0]
-            return self._free_run(
-                inputs, self._zero_states(batch), self._zero_output(batch)
+            return loops.free_run(
+                self, inputs, self._zero_states(batch), self._zero_output(batch)
             )
         return self.readout(self._features(inputs, None, None))
 
@@ -276,12 +267,12 @@ class ESN(keras.Model):
             return self._gradient_fit(xs, ys, washout, kwargs)
         solver = RidgeRegression(ridge)
         lengths = len({len(s) for s in xs})  # groups(xs) yields one each
-        with HostWorker() as worker:
+        with loops.HostWorker() as worker:
             for number, (indices, batch_x) in enumerate(groups(xs), 1):
                 batch_y = np.stack([ys[i] for i in indices])
                 teacher = shift(batch_y) if self.feedback else None
-                for start, stop, features, carry in self._chunks(
-                    batch_x, chunk_size, teacher=teacher
+                for start, stop, features, carry in loops.run_chunks(
+                    self, batch_x, chunk_size, teacher=teacher
                 ):
                     low = max(start, washout)
                     last = number == lengths and stop == batch_x.shape[1]
@@ -347,8 +338,8 @@ class ESN(keras.Model):
         outputs = [None] * len(xs)
         for indices, batch_x in groups(xs):
             pieces = []
-            for carry, values in self._chunks(
-                batch_x, chunk_size, True, initial_state=states
+            for carry, values in loops.run_chunks(
+                self, batch_x, chunk_size, True, initial_state=states
             ):
                 pieces.append(values)
             result = np.concatenate(pieces, axis=1)
@@ -397,15 +388,15 @@ class ESN(keras.Model):
         self._ensure_built(self.output_dim)
         batch = np.stack(xs)
         states = self._initial_states(initial_state, len(xs))
-        for carry, values in self._chunks(
-            batch, chunk_size, True, initial_state=states
+        for carry, values in loops.run_chunks(
+            self, batch, chunk_size, True, initial_state=states
         ):
             first = values[:, -1:]
         states, y_last = carry
         if steps == 1:
             result = first
         else:
-            loop = self._loop("_generate_loop", len(xs))
+            loop = loops.compiled(self, "generate", len(xs))
             rest = ops.convert_to_numpy(loop(states, y_last, steps - 1))
             result = np.concatenate([first, rest], axis=1)
         return result[0] if single else result
@@ -433,194 +424,6 @@ class ESN(keras.Model):
             hidden = reservoir.run(drive, None if states is None else states[i])
             features.append(hidden)
         return ops.concatenate(features, axis=-1)
-
-    def _step(self, u, drive, states, y_prev, free, sparse=None):
-        """One step of the whole stack, from the first reservoir's projected
-        drive; returns the new states and the readout's input. `sparse`:
-        per reservoir, None or its `(indices, values)` column layout."""
-        sparse = sparse or [None] * len(self.reservoirs)
-        first = self.reservoirs[0]
-        if free:
-            feedback = ops.cast(y_prev, drive.dtype)
-            drive = drive + ops.matmul(feedback, first.feedback_kernel)
-        hidden = first.step(drive, states[0], sparse[0])
-        new_states = [hidden]
-        for reservoir, state, layout in zip(
-            self.reservoirs[1:], states[1:], sparse[1:]
-        ):
-            drive = reservoir.project(hidden)
-            hidden = reservoir.step(drive, state, layout)
-            new_states.append(hidden)
-        features = ([u] if self.input_to_readout else []) + new_states
-        return new_states, ops.concatenate(features, axis=-1)
-
-    def _free_run(self, inputs, states, y_prev):
-        """`model(x)` of a feedback model: outputs fed back at each step."""
-        drive = self.reservoirs[0].project(inputs)
-
-        def body(carry, xs):
-            new_states, features = self._step(
-                xs[0], xs[1], carry[0], carry[1], True
-            )
-            new = (new_states, self.readout(features))
-            return new, new  # `ops.scan` needs outputs shaped like carry
-
-        _, (_, ys) = ops.scan(
-            body,
-            (list(states), y_prev),
-            (
-                ops.transpose(inputs, (1, 0, 2)),
-                ops.transpose(drive, (1, 0, 2)),
-            ),
-        )
-        return ops.transpose(ys, (1, 0, 2))
-
-    def _chunk_loop(
-        self, x, n_valid, states, y_prev, teacher, free, sparse=None
-    ):
-        """The compiled loop over one chunk `x` `(batch, length, features)`
-        of which the first `n_valid` steps are real (the rest is padding,
-        so that one compilation serves every chunk of that length).
-
-        Returns the readout's inputs `(batch, length, size)`, the outputs
-        `(batch, length, output_dim)`, the states and the output at step
-        `n_valid - 1`."""
-        batch, length, width = x.shape
-        first = self.reservoirs[0]
-        drive = ops.transpose(first.project(x, teacher), (1, 0, 2))
-        inputs = ops.transpose(x, (1, 0, 2))
-        size = self._feature_size(x.shape)
-        features = ops.zeros((length, batch, size))
-        outputs = ops.zeros(
-            (length, batch, self.output_dim), dtype=self.readout_dtype
-        )
-
-        def body(t, states, y_prev, features, outputs):
-            u = ops.slice(inputs, (t, 0, 0), (1, batch, width))[0]
-            d = ops.slice(drive, (t, 0, 0), (1, batch, first.units))[0]
-            states, feats = self._step(u, d, states, y_prev, free, sparse)
-            features = ops.slice_update(features, (t, 0, 0), feats[None])
-            if free:
-                y_prev = self.readout(feats)
-                outputs = ops.slice_update(outputs, (t, 0, 0), y_prev[None])
-            return t + 1, states, y_prev, features, outputs
-
-        _, states, y_prev, features, outputs = ops.while_loop(
-            lambda t, *_: t < n_valid,
-            body,
-            (ops.zeros((), "int32"), list(states), y_prev, features, outputs),
-        )
-        features = ops.transpose(features, (1, 0, 2))
-        if free:
-            outputs = ops.transpose(outputs, (1, 0, 2))
-        else:
-            outputs = self.readout(features)
-            y_prev = ops.take(outputs, n_valid - 1, axis=1)
-        return features, outputs, states, y_prev
-
-    def _generate_loop(self, states, y_last, steps, sparse=None):
-        first = self.reservoirs[0]
-
-        def body(carry, _):
-            u = ops.cast(carry[1], "float32")
-            drive = first.project(u)
-            new_states, features = self._step(
-                u, drive, carry[0], carry[1], self.feedback, sparse
-            )
-            new = (new_states, self.readout(features))
-            return new, new
-
-        _, (_, ys) = ops.scan(body, (list(states), y_last), length=steps)
-        return ops.transpose(ys, (1, 0, 2))
-
-    def _loop(self, name, batch):
-        """The compiled loop `name` (a method), with this model's weights.
-
-        The loop is compiled as a function of the weights' values (read
-        through a `keras.StatelessScope`), and shared by every ESN of the
-        same structure: a second model (another seed, say) reuses the
-        compilation of the first. For a small batch, a sparse recurrent
-        matrix enters the loop in its column layout (`sparse_columns`):
-        the same product with a fraction of the work and memory traffic."""
-        config = {**self.get_config(), "seed": None, "name": None}
-        features = self.reservoirs[0].kernel.shape[0]
-        key = (name, features, json.dumps(config, sort_keys=True, default=str))
-        compiled = _SHARED_LOOPS.pop(key, None)
-        if compiled is None:
-            template = self
-
-            def loop(values, sparse, *args):
-                mapping = list(zip(template.weights, values))
-                with keras.StatelessScope(state_mapping=mapping):
-                    return getattr(template, name)(*args, sparse=sparse)
-
-            compiled = compile_loop(loop)
-        _SHARED_LOOPS[key] = compiled  # most recently used last
-        while len(_SHARED_LOOPS) > _MAX_SHARED_LOOPS:
-            _SHARED_LOOPS.pop(next(iter(_SHARED_LOOPS)))
-        values = [weight.value for weight in self.weights]
-        sparse = [self._sparse_layout(r, batch) for r in self.reservoirs]
-        return functools.partial(compiled, values, sparse)
-
-    @staticmethod
-    def _sparse_layout(reservoir, batch):
-        """The column layout of a reservoir's matrix when it pays.
-
-        The gathered product reads `batch * units * k` scattered entries
-        (`k` the most non-zeros in a column) where the dense one streams
-        `units^2` weights, much faster per entry. Measured here (XLA, CPU,
-        batch 1, `bench/esn_step.py`): at 500 units and 10 % connectivity
-        the dense one is 1.3x faster (its 1 MiB matrix stays in cache); at
-        2000 units (16 MiB) the gathered one is 1.6x faster.
-        So it is used from `_SPARSE_MIN_BYTES` of dense matrix on, when
-        `4 batch k <= units`.
-        """
-        if 4 * reservoir.units**2 < _SPARSE_MIN_BYTES:
-            return None
-        matrix = ops.convert_to_numpy(reservoir.recurrent_kernel)
-        k = int(np.count_nonzero(matrix, axis=0).max())
-        if 4 * batch * k > reservoir.units:
-            return None
-        indices, values = sparse_columns(matrix)
-        return ops.convert_to_tensor(indices), ops.convert_to_tensor(values)
-
-    def _chunks(
-        self, batch_x, chunk_size, outputs=False, teacher=None,
-        initial_state=None,
-    ):  # fmt: skip
-        """Runs the compiled loop over the time axis, chunk by chunk,
-        carrying the states. Yields `(start, stop, features, carry)`, or
-        `(carry, outputs)` when `outputs`, for the real steps of each chunk.
-
-        Every chunk has the same padded length: a power of two, at most
-        `chunk_size`, smaller when the batch's states would exceed 64 MiB
-        per chunk, and no longer than the series needs (at least 64). So
-        a handful of compilations serve every series length."""
-        batch, total = batch_x.shape[:2]
-        row_bytes = 4 * batch * (self._feature_size(batch_x.shape) + 1)
-        length = min(chunk_size, max(64, (64 << 20) // row_bytes))
-        length = 1 << (length.bit_length() - 1)
-        length = min(length, 1 << max(6, (total - 1).bit_length()))
-        loop = self._loop("_chunk_loop", batch)
-        free = self.feedback and outputs
-        states = initial_state or self._zero_states(batch)
-        y_prev = self._zero_output(batch)
-        for start in range(0, total, length):
-            stop = min(start + length, total)
-            n_valid = ops.convert_to_tensor(stop - start, "int32")
-            x = padded(batch_x[:, start:stop], length)
-            t = None
-            if teacher is not None and not free:
-                t = padded(teacher[:, start:stop], length)
-            features, values, states, y_prev = loop(
-                x, n_valid, states, y_prev, t, free
-            )
-            if outputs:
-                values = ops.convert_to_numpy(values)[:, : stop - start]
-                yield (states, y_prev), values
-            else:
-                features = ops.convert_to_numpy(features)[:, : stop - start]
-                yield start, stop, features, (states, y_prev)
 
     def _initial_states(self, initial_state, batch):
         """`initial_state` checked and as float32 tensors, or None."""
