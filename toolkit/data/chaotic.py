@@ -1,7 +1,5 @@
 """Seeded generators of the classic reservoir-computing benchmark series."""
 
-import numbers
-
 import numpy as np
 
 from toolkit import validation as v
@@ -66,10 +64,11 @@ def mackey_glass(
         systems", Science, 1977.
     """
     n = v.check_positive_int("n", n)
-    discard = _check_non_negative_int("discard", discard)
-    noise = v.check_in_range("noise", noise, 0.0, np.inf)
+    discard = v.check_non_negative_int("discard", discard)
+    noise = v.check_non_negative("noise", noise)
     for name, value in (("tau", tau), ("dt", dt), ("sampling", sampling)):
-        v.check_in_range(name, value, 0.0, np.inf, low_closed=False)
+        v.check_positive(name, value)
+    seed = v.check_seed(seed)
     lag = _whole_multiple("tau", tau, dt)
     every = _whole_multiple("sampling", sampling, dt)
     rng = np.random.default_rng(seed)
@@ -130,6 +129,7 @@ def narma(n, order=10, seed=None):
     """
     n = v.check_positive_int("n", n)
     order = v.check_positive_int("order", order)
+    seed = v.check_seed(seed)
     rng = np.random.default_rng(seed)
     u = rng.uniform(0.0, 0.5, size=n)
     y = np.zeros(n)
@@ -142,16 +142,6 @@ def narma(n, order=10, seed=None):
             + 0.1
         )
     return u[:, None], y[:, None]
-
-
-def _check_non_negative_int(name, value):
-    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not is_int or value < 0:
-        raise ValueError(
-            f"Argument `{name}` must be a non-negative integer. "
-            f"Received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def _whole_multiple(name, value, dt):

@@ -83,6 +83,7 @@ def digits_split(validation_fraction=0.25, shape="flat", scale=True, seed=0):
         low_closed=False,
         high_closed=False,
     )
+    seed = v.check_seed(seed)
     x, y = load_digits(shape=shape, scale=scale)
     rng = np.random.default_rng(seed)
     train, val = [], []

@@ -110,6 +110,7 @@ def listops(
     operator_probability = v.check_in_range(
         "operator_probability", operator_probability, 0.0, 1.0
     )
+    seed = v.check_seed(seed)
     rng = np.random.default_rng(seed)
     expressions, trees, labels = [], [], []
     for _ in range(num_samples):

@@ -37,6 +37,7 @@ def adding_problem(n, timesteps, seed=None):
             "Argument `timesteps` must be at least 2 (one marker in each "
             f"half). Received: timesteps={timesteps}"
         )
+    seed = v.check_seed(seed)
     rng = np.random.default_rng(seed)
     values = rng.uniform(0.0, 1.0, size=(n, timesteps))
     half = timesteps // 2
@@ -85,6 +86,7 @@ def copy_memory(n, timesteps, n_symbols=8, copy_length=10, seed=None):
     timesteps = v.check_positive_int("timesteps", timesteps)
     n_symbols = v.check_positive_int("n_symbols", n_symbols)
     copy_length = v.check_positive_int("copy_length", copy_length)
+    seed = v.check_seed(seed)
     rng = np.random.default_rng(seed)
     length = timesteps + 2 * copy_length
     symbols = rng.integers(1, n_symbols + 1, size=(n, copy_length))

@@ -2,7 +2,7 @@
 
 import random
 
-from toolkit.validation import check_seed
+from toolkit import validation as v
 
 
 def make_generator_seed(seed):
@@ -12,10 +12,10 @@ def make_generator_seed(seed):
     generator (which `keras.utils.set_random_seed` seeds), so one
     initializer object returns the same values at every call.
     """
-    seed = check_seed(seed)
+    seed = v.check_seed(seed)
     if seed is None:
         return random.randint(1, int(1e9))
     return seed
 
 
-__all__ = ["check_seed", "make_generator_seed"]
+__all__ = ["make_generator_seed"]

@@ -1,12 +1,14 @@
 """Chrono initialisation of LSTM and GRU gate biases (Tallec & Ollivier)."""
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
 
 from toolkit import validation as v
 from toolkit.api_export import register
-from toolkit.initializers._seeds import check_seed, make_generator_seed
+from toolkit.initializers._seeds import make_generator_seed
 
 
 @register
@@ -64,10 +66,10 @@ class Chrono(keras.initializers.Initializer):
 
     def __init__(self, max_timescale, cell="lstm", seed=None):
         max_timescale = v.check_in_range(
-            "max_timescale", max_timescale, 2.0, float("inf")
+            "max_timescale", max_timescale, 2.0, math.inf, high_closed=False
         )
         cell = v.check_choice("cell", cell, {"lstm", "gru"})
-        seed = check_seed(seed)
+        seed = v.check_seed(seed)
         self.max_timescale = max_timescale
         self.cell = cell
         self.seed = seed

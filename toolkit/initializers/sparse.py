@@ -6,7 +6,7 @@ from keras import ops
 
 from toolkit import validation as v
 from toolkit.api_export import register
-from toolkit.initializers._seeds import check_seed, make_generator_seed
+from toolkit.initializers._seeds import make_generator_seed
 
 
 @register
@@ -58,10 +58,8 @@ class Sparse(keras.initializers.Initializer):
 
     def __init__(self, nonzero=15, stddev=1.0, seed=None):
         nonzero = v.check_positive_int("nonzero", nonzero)
-        stddev = v.check_in_range(
-            "stddev", stddev, 0.0, float("inf"), low_closed=False
-        )
-        seed = check_seed(seed)
+        stddev = v.check_positive("stddev", stddev)
+        seed = v.check_seed(seed)
         self.nonzero = nonzero
         self.stddev = stddev
         self.seed = seed

@@ -1,9 +1,9 @@
 """Checking and laying out the series an ESN reads (NumPy side)."""
 
-import numbers
-
 import numpy as np
 from keras import ops
+
+from toolkit import validation as v
 
 
 def as_sequences(name, value):
@@ -68,16 +68,14 @@ def states_out(states, single):
 
 
 def check_washout(washout, shortest):
-    is_int = isinstance(washout, numbers.Integral) and not isinstance(
-        washout, bool
-    )
-    if not is_int or washout < 0 or washout >= shortest:
+    washout = v.check_non_negative_int("washout", washout)
+    if washout >= shortest:
         raise ValueError(
             "Argument `washout` must be an integer >= 0 and shorter than "
             f"every sequence (shortest: {shortest} steps). "
             f"Received: washout={washout!r}"
         )
-    return int(washout)
+    return washout
 
 
 def groups(xs):

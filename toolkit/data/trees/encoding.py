@@ -127,6 +127,7 @@ def tree_dataset(
     import tensorflow as tf
 
     batch_size = v.check_positive_int("batch_size", batch_size)
+    seed = v.check_seed(seed)
     parts = [tree_inputs(encoded), np.asarray(targets)]
     if sample_weight is not None:
         parts.append(np.asarray(sample_weight))

@@ -95,21 +95,14 @@ class RidgeRegression:
             )
         for start in range(0, len(features), self.chunk_rows):
             chunk = features[start : start + self.chunk_rows]
-            # One float64 buffer reused across chunks and calls (a fresh
-            # 64 MiB array per chunk costs its page faults every time); the
-            # feature count is fixed by the first call, checked above.
+            # One float64 buffer for every chunk: a fresh one page-faults.
             if self._buffer is None or len(self._buffer) < len(chunk):
                 self._buffer = np.empty((len(chunk), features.shape[1]))
             x = self._buffer[: len(chunk)]
             np.copyto(x, chunk)
             y = targets[start : start + self.chunk_rows].astype("float64")
-            # The products go to SciPy's BLAS, the library of the solve:
-            # NumPy may bring its own OpenBLAS, whose threads keep spinning
-            # after a product and then fight SciPy's over the cores (a
-            # 500-feature Cholesky took 40-67 ms instead of 3-5 on two
-            # threads). `dsyrk` is the rank-k update `x^T x`, upper
-            # triangle only (all that the Cholesky reads); `x.T` is the
-            # Fortran-ordered view BLAS takes without a copy.
+            # SciPy's BLAS, as the solve: NumPy's own threads would fight it.
+            # Upper triangle only (`dsyrk`): all that the Cholesky reads.
             self._sxx = blas.dsyrk(
                 1.0, x.T, beta=1.0, c=self._sxx, overwrite_c=True
             )
