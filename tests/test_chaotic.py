@@ -97,6 +97,8 @@ def test_missing_shipped_file_names_both_places(monkeypatch, tmp_path):
         ({"n": 10, "tau": 17.05}, "`tau` must be a whole multiple of `dt`"),
         ({"n": 10, "discard": -1}, "`discard` must be a non-negative"),
         ({"n": 10, "noise": -0.1}, "`noise` must be a number in"),
+        ({"n": 10, "dt": float("inf")}, r"`dt` must be a number in \(0, inf\)"),
+        ({"n": 10, "seed": -1}, "`seed` must be None or an int >= 0"),
     ],
 )
 def test_mackey_glass_errors(kwargs, match):
@@ -104,8 +106,14 @@ def test_mackey_glass_errors(kwargs, match):
         mackey_glass(**kwargs)
 
 
-def test_narma_errors():
-    with pytest.raises(ValueError, match="`order` must be a positive"):
-        narma(10, order=0)
-    with pytest.raises(ValueError, match="`n` must be a positive"):
-        narma(-5)
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n": 10, "order": 0}, "`order` must be a positive"),
+        ({"n": -5}, "`n` must be a positive"),
+        ({"n": 10, "seed": 1.5}, "`seed` must be None or an int >= 0"),
+    ],
+)
+def test_narma_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        narma(**kwargs)

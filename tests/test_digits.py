@@ -91,8 +91,14 @@ def test_wheel_ships_the_data(tmp_path):
     assert not any(name.startswith("datasets/") for name in names)
 
 
-def test_errors():
-    with pytest.raises(ValueError, match="`shape` must be one of"):
-        load_digits(shape="square")
-    with pytest.raises(ValueError, match="`validation_fraction` must be"):
-        digits_split(1.0)
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: load_digits(shape="square"), "`shape` must be one of"),
+        (lambda: digits_split(1.0), "`validation_fraction` must be"),
+        (lambda: digits_split(seed=-1), "`seed` must be None or an int"),
+    ],
+)
+def test_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -173,63 +173,159 @@ def test_gradient_training_through_keras_fit():
         np.testing.assert_array_equal(old, weight.numpy())
 
 
-def test_bad_series_and_arguments_fail_before_any_work():
+def _nan_at_step_7(x):
+    bad = x.copy()
+    bad[7] = np.nan
+    return bad
+
+
+# Each case: the `fit` arguments from the series (x, y), the message.
+FIT_ERRORS = {
+    "washout-too-long": (
+        lambda x, y: dict(x=x, y=y, washout=50),
+        "`washout` must be an integer >= 0 and",
+    ),
+    "washout-negative": (
+        lambda x, y: dict(x=x, y=y, washout=-1),
+        "Received: washout=-1",
+    ),
+    "washout-of-shortest": (
+        lambda x, y: dict(x=[x, x[:20]], y=[y, y[:20]], washout=20),
+        "shortest: 20",
+    ),
+    "nan-input": (
+        lambda x, y: dict(x=_nan_at_step_7(x), y=y),
+        r"`x` contains NaN .*first at step 7",
+    ),
+    "inf-target": (
+        lambda x, y: dict(x=x, y=np.full_like(y, np.inf)),
+        "`y` contains NaN or inf",
+    ),
+    "ridge": (
+        lambda x, y: dict(x=x, y=y, ridge=-1.0),
+        "`ridge` must be a finite number",
+    ),
+    "method": (
+        lambda x, y: dict(x=x, y=y, method="sgd"),
+        "`method` must be one of",
+    ),
+    "keras-argument": (
+        lambda x, y: dict(x=x, y=y, epochs=3),
+        "apply only to `method='gradient'`",
+    ),
+    "sequence-count": (
+        lambda x, y: dict(x=[x, x], y=[y]),
+        "same number of sequences",
+    ),
+    "target-length": (
+        lambda x, y: dict(x=x, y=y[:40]),
+        "has 50 steps but its target has 40",
+    ),
+    "target-features": (
+        lambda x, y: dict(x=x, y=np.hstack([y, y])),
+        "`output_dim`=1 features",
+    ),
+    "rank": (
+        lambda x, y: dict(x=np.zeros((2, 2, 2, 2)), y=y),
+        "Received: an array of shape",
+    ),
+    "feature-count": (
+        lambda x, y: dict(x=[x, np.hstack([x, x])], y=[y, y]),
+        "same number of features",
+    ),
+    "dtype": (lambda x, y: dict(x=x.astype(str), y=y), "must be numeric"),
+    "missing-x": (lambda x, y: dict(x=None, y=y), "`x` is required"),
+    "chunk-size": (
+        lambda x, y: dict(x=x, y=y, chunk_size=0),
+        "`chunk_size` must be a positive",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "arguments, match", FIT_ERRORS.values(), ids=FIT_ERRORS.keys()
+)
+def test_bad_series_and_arguments_fail_before_any_work(arguments, match):
     x, y = series(50)
     model = ESN(8, seed=0)
-    nan_x = x.copy()
-    nan_x[7] = np.nan
-    cases = [
-        (dict(x=x, y=y, washout=50), "`washout` must be an integer >= 0 and"),
-        (dict(x=x, y=y, washout=-1), "Received: washout=-1"),
-        (dict(x=[x, x[:20]], y=[y, y[:20]], washout=20), "shortest: 20"),
-        (dict(x=nan_x, y=y), r"`x` contains NaN .*first at step 7"),
-        (dict(x=x, y=np.full_like(y, np.inf)), "`y` contains NaN or inf"),
-        (dict(x=x, y=y, ridge=-1.0), "`ridge` must be a finite number"),
-        (dict(x=x, y=y, method="sgd"), "`method` must be one of"),
-        (dict(x=x, y=y, epochs=3), "apply only to `method='gradient'`"),
-        (dict(x=[x, x], y=[y]), "same number of sequences"),
-        (dict(x=x, y=y[:40]), "has 50 steps but its target has 40"),
-        (dict(x=x, y=np.hstack([y, y])), "`output_dim`=1 features"),
-        (dict(x=np.zeros((2, 2, 2, 2)), y=y), "Received: an array of shape"),
-        (dict(x=[x, np.hstack([x, x])], y=[y, y]), "same number of features"),
-        (dict(x=x.astype(str), y=y), "must be numeric"),
-        (dict(x=None, y=y), "`x` is required"),
-        (dict(x=x, y=y, chunk_size=0), "`chunk_size` must be a positive"),
-    ]
-    for kwargs, match in cases:
-        with pytest.raises(ValueError, match=match):
-            model.fit(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        model.fit(**arguments(x, y))
     assert not model.built  # nothing ran
-    model.fit(x, y)
-    with pytest.raises(ValueError, match="built for 1 input features"):
-        model.predict(np.hstack([x, x]))
-    with pytest.raises(ValueError, match="equal length"):
-        model.fit(
+
+
+FITTED_ERRORS = {
+    "input-features": (
+        lambda model, x, y: model.predict(np.hstack([x, x])),
+        "built for 1 input features",
+    ),
+    "gradient-lengths": (
+        lambda model, x, y: model.fit(
             [x, x[:30]], [y, y[:30]], method="gradient", epochs=1, verbose=0
-        )
-    with pytest.raises(ValueError, match="one sequence per sequence"):
-        model.predict(x, warmup=[x, x])
+        ),
+        "equal length",
+    ),
+    "warmup-count": (
+        lambda model, x, y: model.predict(x, warmup=[x, x]),
+        "one sequence per sequence",
+    ),
+}
 
 
-def test_generate_and_constructor_errors():
+@pytest.mark.parametrize(
+    "call, match", FITTED_ERRORS.values(), ids=FITTED_ERRORS.keys()
+)
+def test_bad_arguments_to_a_fitted_model(call, match):
+    x, y = series(50)
+    model = ESN(8, seed=0)
+    model.fit(x, y)
+    with pytest.raises(ValueError, match=match):
+        call(model, x, y)
+
+
+# Each case: the model's arguments, `generate`'s from the series, message.
+GENERATE_ERRORS = {
+    "features": (
+        dict(units=6, output_dim=2, seed=0),
+        lambda x: (3, x),
+        "`output_dim`=2 features",
+    ),
+    "lengths": (
+        dict(units=6),
+        lambda x: (3, [x, x[:20]]),
+        "sequences of equal length",
+    ),
+    "steps": (dict(units=6), lambda x: (0, x), "`steps` must be a positive"),
+}
+
+
+@pytest.mark.parametrize(
+    "options, arguments, match",
+    GENERATE_ERRORS.values(),
+    ids=GENERATE_ERRORS.keys(),
+)
+def test_generate_errors(options, arguments, match):
     x, _ = series(40)
-    model = ESN(6, output_dim=2, seed=0)
-    with pytest.raises(ValueError, match="`output_dim`=2 features"):
-        model.generate(3, warmup=x)
-    with pytest.raises(ValueError, match="sequences of equal length"):
-        ESN(6).generate(3, warmup=[x, x[:20]])
-    with pytest.raises(ValueError, match="`steps` must be a positive"):
-        ESN(6).generate(0, warmup=x)
-    with pytest.raises(ValueError, match="non-empty list of ints"):
-        ESN([])
-    with pytest.raises(ValueError, match="`units` must be a positive"):
-        ESN([4, 0])
-    with pytest.raises(ValueError, match="`readout_dtype` must be one of"):
-        ESN(4, readout_dtype="float16")
-    with pytest.raises(ValueError, match=r"`leak_rate` must be a number in"):
-        ESN(4, leak_rate=2.0)
-    with pytest.raises(ValueError, match="`seed` must be None or an int"):
-        ESN(4, seed="a")
+    steps, warmup = arguments(x)
+    with pytest.raises(ValueError, match=match):
+        ESN(**options).generate(steps, warmup=warmup)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        (dict(units=[]), "non-empty list of ints"),
+        (dict(units=[4, 0]), "`units` must be a positive"),
+        (
+            dict(units=4, readout_dtype="float16"),
+            "`readout_dtype` must be one of",
+        ),
+        (dict(units=4, leak_rate=2.0), r"`leak_rate` must be a number in"),
+        (dict(units=4, seed="a"), "`seed` must be None or an int"),
+    ],
+)
+def test_constructor_errors(options, match):
+    with pytest.raises(ValueError, match=match):
+        ESN(**options)
 
 
 def test_states_carry_from_fit_to_predict():

@@ -46,15 +46,19 @@ def test_spectral_radius_large_sparse_uses_arpack():
     assert spectral_radius(matrix) == pytest.approx(expected, rel=1e-9)
 
 
-def test_spectral_radius_errors():
-    with pytest.raises(ValueError, match="`matrix` must be a square"):
-        spectral_radius(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="`maxiter` must be a positive"):
-        spectral_radius(np.eye(3), maxiter=0)
-    with pytest.raises(ValueError, match="`exact_size`"):
-        spectral_radius(np.eye(3), exact_size=-1)
-    with pytest.raises(ValueError, match="`tol`"):
-        spectral_radius(np.eye(3), tol=-1.0)
+@pytest.mark.parametrize(
+    "matrix, options, match",
+    [
+        (np.ones((2, 3)), {}, "`matrix` must be a square"),
+        (np.eye(3), {"maxiter": 0}, "`maxiter` must be a positive"),
+        (np.eye(3), {"exact_size": -1}, "`exact_size`"),
+        (np.eye(3), {"tol": -1.0}, "`tol`"),
+        (np.eye(3), {"seed": -1}, "`seed` must be None or an int"),
+    ],
+)
+def test_spectral_radius_errors(matrix, options, match):
+    with pytest.raises(ValueError, match=match):
+        spectral_radius(matrix, **options)
 
 
 def test_sparse_estimate_finds_the_largest_of_many_close_eigenvalues():
@@ -132,17 +136,32 @@ def test_spectral_radius_serialization_and_in_a_layer():
     assert isinstance(rebuilt.cell.recurrent_initializer, SpectralRadius)
 
 
-def test_spectral_radius_errors_initializer():
-    with pytest.raises(ValueError, match="`radius` must be a number in"):
-        SpectralRadius(0.0)
-    with pytest.raises(ValueError, match="`base` must be a Keras initial"):
-        SpectralRadius(1.0, base="not_an_initializer")
-    with pytest.raises(ValueError, match="`seed` must be None or an int"):
-        SpectralRadius(1.0, seed=1.5)
-    with pytest.raises(ValueError, match="square matrices only"):
-        SpectralRadius(1.0)((3, 4))
-    with pytest.raises(ValueError, match="spectral radius is zero"):
-        SpectralRadius(1.0, base="zeros")((4, 4))
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: SpectralRadius(0.0), "`radius` must be a number in"),
+        (
+            lambda: SpectralRadius(float("inf")),
+            r"`radius` must be a number in \(0, inf\)",
+        ),
+        (
+            lambda: SpectralRadius(1.0, base="not_an_initializer"),
+            "`base` must be a Keras initial",
+        ),
+        (
+            lambda: SpectralRadius(1.0, seed=1.5),
+            "`seed` must be None or an int",
+        ),
+        (lambda: SpectralRadius(1.0)((3, 4)), "square matrices only"),
+        (
+            lambda: SpectralRadius(1.0, base="zeros")((4, 4)),
+            "spectral radius is zero",
+        ),
+    ],
+)
+def test_spectral_radius_errors_initializer(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 # ------------------------------------------------------------------ Sparse
@@ -183,17 +202,19 @@ def test_sparse_unseeded_follows_the_global_seed():
     np.testing.assert_array_equal(a, b)
 
 
-def test_sparse_errors():
-    with pytest.raises(ValueError, match="`nonzero` must be a positive"):
-        Sparse(0)
-    with pytest.raises(ValueError, match="`stddev` must be a number in"):
-        Sparse(2, stddev=-1.0)
-    with pytest.raises(ValueError, match="`seed` must be None or an int"):
-        Sparse(2, seed="a")
-    with pytest.raises(ValueError, match="rank >= 2"):
-        Sparse(2)((5,))
-    with pytest.raises(ValueError, match="needs a fan-in of at least 15"):
-        Sparse(15)((10, 4))
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: Sparse(0), "`nonzero` must be a positive"),
+        (lambda: Sparse(2, stddev=-1.0), "`stddev` must be a number in"),
+        (lambda: Sparse(2, seed="a"), "`seed` must be None or an int"),
+        (lambda: Sparse(2)((5,)), "rank >= 2"),
+        (lambda: Sparse(15)((10, 4)), "needs a fan-in of at least 15"),
+    ],
+)
+def test_sparse_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 # ------------------------------------------------------------------ Chrono
@@ -246,16 +267,18 @@ def test_chrono_seeded_reproducible():
     assert not np.array_equal(a, _np(Chrono(30, seed=5)((8,))))
 
 
-def test_chrono_errors():
-    with pytest.raises(ValueError, match="`max_timescale` must be a number"):
-        Chrono(1.5)
-    with pytest.raises(ValueError, match="`cell` must be one of"):
-        Chrono(10, cell="rnn")
-    with pytest.raises(ValueError, match="`seed` must be None or an int"):
-        Chrono(10, seed=[1])
-    with pytest.raises(ValueError, match=r"shape \(4 \* units,\)"):
-        Chrono(10)((6,))
-    with pytest.raises(ValueError, match="unit_forget_bias=False"):
-        Chrono(10)((3, 8))
-    with pytest.raises(ValueError, match=r"\(2, 3 \* units\)"):
-        Chrono(10, cell="gru")((3, 9))
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: Chrono(1.5), "`max_timescale` must be a number"),
+        (lambda: Chrono(float("inf")), r"`max_timescale` .* \[2, inf\)"),
+        (lambda: Chrono(10, cell="rnn"), "`cell` must be one of"),
+        (lambda: Chrono(10, seed=[1]), "`seed` must be None or an int"),
+        (lambda: Chrono(10)((6,)), r"shape \(4 \* units,\)"),
+        (lambda: Chrono(10)((3, 8)), "unit_forget_bias=False"),
+        (lambda: Chrono(10, cell="gru")((3, 9)), r"\(2, 3 \* units\)"),
+    ],
+)
+def test_chrono_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

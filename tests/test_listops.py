@@ -78,6 +78,7 @@ def test_encode_sequences():
         ({"max_depth": 0}, "max_depth"),
         ({"max_args": 1}, "max_args"),
         ({"operator_probability": 1.5}, "operator_probability"),
+        ({"seed": -1}, "seed"),
     ],
 )
 def test_errors(kwargs, name):

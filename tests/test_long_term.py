@@ -52,6 +52,8 @@ def test_copy_memory_layout():
         (lambda: adding_problem(5, 1), r"`timesteps` must be at least 2"),
         (lambda: copy_memory(5, 10, copy_length=0), "`copy_length`"),
         (lambda: copy_memory(5, 10, n_symbols=-1), "`n_symbols`"),
+        (lambda: adding_problem(5, 10, seed=-1), "`seed` must be None or"),
+        (lambda: copy_memory(5, 10, seed="0"), "`seed` must be None or"),
     ],
 )
 def test_invalid_arguments(call, match):

@@ -145,6 +145,10 @@ def test_fit_step_trains_readout_only_unless_reservoir_made_trainable():
     [
         ({"spectral_radius": 0.0}, "`spectral_radius` must be a number in"),
         ({"spectral_radius": -1}, "`spectral_radius` must be a number in"),
+        (
+            {"spectral_radius": float("inf")},
+            r"`spectral_radius` must be a number in \(0, inf\)",
+        ),
         ({"leak_rate": 0.0}, r"`leak_rate` must be a number in \(0, 1\]"),
         ({"leak_rate": 1.5}, r"Received: leak_rate=1.5"),
         ({"connectivity": 0}, r"`connectivity` must be a number in \(0, 1"),
@@ -254,22 +258,48 @@ def test_ridge_zero_penalty_on_singular_features_uses_least_squares():
     np.testing.assert_allclose(x @ kernel + bias, y, atol=1e-8)
 
 
-def test_ridge_errors():
-    for bad in (-1.0, float("nan"), True, "1"):
-        with pytest.raises(ValueError, match="`ridge` must be a finite"):
-            RidgeRegression(ridge=bad)
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), True, "1"])
+def test_ridge_penalty_errors(bad):
+    with pytest.raises(ValueError, match="`ridge` must be a finite"):
+        RidgeRegression(ridge=bad)
+
+
+def _updated_solver():
     solver = RidgeRegression()
-    with pytest.raises(ValueError, match="needs at least one row"):
-        solver.solve()
-    with pytest.raises(ValueError, match="same leading shape"):
-        solver.update(np.zeros((5, 2)), np.zeros((4, 1)))
     solver.update(np.ones((5, 2)), np.ones((5, 1)))
-    with pytest.raises(ValueError, match="same numbers of features"):
-        solver.update(np.ones((5, 3)), np.ones((5, 1)))
+    return solver
+
+
+def _dense_of_4_inputs():
     dense = keras.layers.Dense(1)
     dense.build((None, 4))
-    with pytest.raises(ValueError, match="must be a built Dense layer"):
-        solver.assign(dense)
+    return dense
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: RidgeRegression().solve(), "needs at least one row"),
+        (
+            lambda: RidgeRegression().update(
+                np.zeros((5, 2)), np.zeros((4, 1))
+            ),
+            "same leading shape",
+        ),
+        (
+            lambda: _updated_solver().update(np.ones((5, 3)), np.ones((5, 1))),
+            "same numbers of features",
+        ),
+        (
+            lambda: _updated_solver().assign(_dense_of_4_inputs()),
+            "must be a built Dense layer",
+        ),
+    ],
+    ids=["solve-first", "leading-shape", "feature-count", "dense-shape"],
+)
+def test_ridge_solver_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 def test_sparse_column_layout_gives_the_dense_product():

@@ -16,6 +16,7 @@ from toolkit.data import (
     parse_tree,
     read_trees,
     sentiment_treebank_sample,
+    tree_dataset,
 )
 from toolkit.data.trees import height_schedule
 
@@ -197,3 +198,17 @@ def test_encoded_arrays_feed_tf_data():
     data = tf.data.Dataset.from_tensor_slices((inputs, batch["root_labels"]))
     first = next(iter(data.batch(5)))
     assert first[0]["children"].shape == (5, *batch["children"].shape[1:])
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"batch_size": 0}, "`batch_size` must be a positive"),
+        ({"shuffle": True, "seed": -1}, "`seed` must be None or an int"),
+    ],
+)
+def test_tree_dataset_errors(options, match):
+    trees = sentiment_treebank_sample()
+    batch = encode_trees(trees, Vocabulary.from_trees(trees))
+    with pytest.raises(ValueError, match=match):
+        tree_dataset(batch, batch["root_labels"], **options)
