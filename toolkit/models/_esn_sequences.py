@@ -62,6 +62,48 @@ def check_array_layout(name, value, sequences):
         )
 
 
+def check_pairs(xs, ys, output_dim):
+    """Inputs and targets pair up: as many sequences, of equal lengths, the
+    targets with `output_dim` features."""
+    if len(xs) != len(ys):
+        raise ValueError(
+            "Arguments `x` and `y` must hold the same number of "
+            f"sequences. Received: {len(xs)} and {len(ys)}"
+        )
+    for i, (a, b) in enumerate(zip(xs, ys)):
+        if len(a) != len(b):
+            raise ValueError(
+                f"Sequence {i} of `x` has {len(a)} steps but its target "
+                f"has {len(b)}: they must have the same length."
+            )
+        if b.shape[-1] != output_dim:
+            raise ValueError(
+                f"Argument `y` must have `output_dim`={output_dim} "
+                f"features. Received: {b.shape[-1]}"
+            )
+
+
+def initial_states(initial_state, batch, reservoirs):
+    """`initial_state` checked against the reservoirs' sizes and as float32
+    tensors `(batch, units)`, or None."""
+    if initial_state is None:
+        return None
+    states = list(initial_state)
+    shapes = [np.shape(state) for state in states]
+    expected = [(r.units,) for r in reservoirs]
+    if batch != 1 or (shapes and len(shapes[0]) != 1):
+        expected = [(batch, r.units) for r in reservoirs]
+    if shapes != expected:
+        raise ValueError(
+            "Argument `initial_state` must be a list of one state per "
+            f"reservoir, of shapes {expected}. Received shapes {shapes}"
+        )
+    return [
+        ops.convert_to_tensor(np.reshape(s, (batch, -1)), "float32")
+        for s in states
+    ]
+
+
 def states_out(states, single):
     arrays = [ops.convert_to_numpy(state) for state in states]
     return [a[0] for a in arrays] if single else arrays

@@ -12,8 +12,10 @@ from toolkit.models import _esn_loops as loops
 from toolkit.models._esn_sequences import (
     as_sequences,
     check_array_layout,
+    check_pairs,
     check_washout,
     groups,
+    initial_states,
     restore_layout,
     shift,
     states_out,
@@ -258,7 +260,7 @@ class ESN(keras.Model):
             )
         xs, single = as_sequences("x", x)
         ys, _ = as_sequences("y", y)
-        self._check_pairs(xs, ys)
+        check_pairs(xs, ys, self.output_dim)
         if return_state:
             check_array_layout("return_state", x, xs)
         washout = check_washout(washout, min(len(s) for s in xs))
@@ -326,7 +328,7 @@ class ESN(keras.Model):
         self._ensure_built(xs[0].shape[-1])
         if initial_state is not None or return_state:
             check_array_layout("initial_state` and `return_state", x, xs)
-        states = self._initial_states(initial_state, len(xs))
+        states = initial_states(initial_state, len(xs), self.reservoirs)
         if warmup is not None:
             ws, _ = as_sequences("warmup", warmup)
             if len(ws) != len(xs):
@@ -387,7 +389,7 @@ class ESN(keras.Model):
             )
         self._ensure_built(self.output_dim)
         batch = np.stack(xs)
-        states = self._initial_states(initial_state, len(xs))
+        states = initial_states(initial_state, len(xs), self.reservoirs)
         for carry, values in loops.run_chunks(
             self, batch, chunk_size, True, initial_state=states
         ):
@@ -425,25 +427,6 @@ class ESN(keras.Model):
             features.append(hidden)
         return ops.concatenate(features, axis=-1)
 
-    def _initial_states(self, initial_state, batch):
-        """`initial_state` checked and as float32 tensors, or None."""
-        if initial_state is None:
-            return None
-        states = list(initial_state)
-        shapes = [np.shape(state) for state in states]
-        expected = [(r.units,) for r in self.reservoirs]
-        if batch != 1 or (shapes and len(shapes[0]) != 1):
-            expected = [(batch, r.units) for r in self.reservoirs]
-        if shapes != expected:
-            raise ValueError(
-                "Argument `initial_state` must be a list of one state per "
-                f"reservoir, of shapes {expected}. Received shapes {shapes}"
-            )
-        return [
-            ops.convert_to_tensor(np.reshape(s, (batch, -1)), "float32")
-            for s in states
-        ]
-
     def _ensure_built(self, features):
         if not self.built:
             self.build((None, None, features))
@@ -453,24 +436,6 @@ class ESN(keras.Model):
                 f"The model was built for {expected} input features. "
                 f"Received: {features}"
             )
-
-    def _check_pairs(self, xs, ys):
-        if len(xs) != len(ys):
-            raise ValueError(
-                "Arguments `x` and `y` must hold the same number of "
-                f"sequences. Received: {len(xs)} and {len(ys)}"
-            )
-        for i, (a, b) in enumerate(zip(xs, ys)):
-            if len(a) != len(b):
-                raise ValueError(
-                    f"Sequence {i} of `x` has {len(a)} steps but its target "
-                    f"has {len(b)}: they must have the same length."
-                )
-            if b.shape[-1] != self.output_dim:
-                raise ValueError(
-                    f"Argument `y` must have `output_dim`={self.output_dim} "
-                    f"features. Received: {b.shape[-1]}"
-                )
 
     def _gradient_fit(self, xs, ys, washout, kwargs):
         if len({len(s) for s in xs}) != 1:

@@ -20,8 +20,11 @@ class Vocabulary:
     Example:
 
     ```python
+    from toolkit.data import Vocabulary, sentiment_treebank_sample
+
+    trees = sentiment_treebank_sample()
     vocab = Vocabulary.from_trees(trees, min_count=2)
-    vocab.lookup("good"), vocab.lookup("unseen-word")  # (17, 1)
+    vocab.lookup("film"), vocab.lookup("unseen-word")  # (7, 1)
     ```
     """
 
