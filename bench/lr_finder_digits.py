@@ -39,7 +39,8 @@ Every finished training is saved to a `.partial.json` next to the
 output; run the same command again after an interruption and it resumes.
 
 Prints the tables, saves `bench/results/lr_finder_digits.json` and the range
-test plots `bench/results/lr_range_test_digits_{mlp,cnn}.png`.
+test plots `docs/benchmarks/img/lr_range_test_digits_{mlp,cnn}.png` (with
+`--plot-only FILE ...`, only redraws the plots from saved result files).
 
 Run (about 10 minutes on 2 busy CPU cores for one training per rate; the
 early-stopping command took 26 minutes for Adam, 7-17 per model for SGD,
@@ -52,6 +53,8 @@ at 1 thread):
     python bench/lr_finder_digits.py --train-seeds 3 --threads 1 \
         --early-stopping 10 --max-epochs 200
     python bench/lr_finder_digits.py --epochs 5 --quick   # smoke run
+    python bench/lr_finder_digits.py \
+        --plot-only bench/results/lr_finder_digits.json   # redraw only
 """
 
 import argparse
@@ -238,12 +241,7 @@ def run(
     started = time.perf_counter()
     fresh.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     epoch_seconds = time.perf_counter() - started
-    suffix = output_suffix()
-    result.plot(
-        path=RESULTS / f"lr_range_test_digits_{name}{suffix}.png",
-        title=f"LR range test, {name.upper()} on the digits "
-        f"({describe_optimizer()})",
-    )
+    plot_range_test(result, name)
 
     def row(source, lr):
         return {
@@ -365,7 +363,16 @@ def main(argv=None):
     parser.add_argument(
         "--quick", action="store_true", help="a 3-point grid, for a smoke run"
     )
+    parser.add_argument(
+        "--plot-only",
+        nargs="+",
+        metavar="FILE",
+        help="redraw the range test plots from these result files, train "
+        "nothing",
+    )
     args = parser.parse_args(argv)
+    if args.plot_only:
+        return plot(args.plot_only)
     for option in ("epochs", "max_epochs", "train_seeds", "batch_size"):
         if getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")
@@ -493,6 +500,45 @@ def main(argv=None):
     )
     output.with_suffix(".partial.json").unlink(missing_ok=True)
     print(f"\nsaved {output}")
+
+
+def plot_range_test(result, name):
+    """The range test's curve and suggestions, into the benchmark pages'
+    images, named by the model and the optimizer."""
+    from _plots import IMG, ROOT, pyplot
+
+    pyplot()
+    IMG.mkdir(parents=True, exist_ok=True)
+    path = IMG / f"lr_range_test_digits_{name}{output_suffix()}.png"
+    result.plot(
+        path=path,
+        title=f"LR range test, {name.upper()} on the digits "
+        f"({describe_optimizer()})",
+    )
+    print(f"saved {path.relative_to(ROOT)}")
+
+
+def plot(paths):
+    """Redraw the range test plots from the summaries saved in `paths`,
+    with the suggestions the run trained at."""
+    from _plots import load
+
+    from toolkit.training import LRRangeTestResult
+
+    for path in paths:
+        saved = load(path)
+        OPTIMIZER[0] = saved["arguments"].get("optimizer", "sgd")
+        MOMENTUM[0] = saved["arguments"]["momentum"]
+        for summary in saved["summaries"]:
+            curve = summary["range_test_curve"]
+            result = LRRangeTestResult(
+                curve["lr"],
+                curve["loss"],
+                curve["smoothed_loss"],
+                rule=summary["default_rule"],
+            )
+            result.suggestions = summary["suggestions"]
+            plot_range_test(result, summary["model"])
 
 
 def resume(path, args):
