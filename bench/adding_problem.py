@@ -6,7 +6,7 @@ on a fixed training set, and its test MSE is measured every
 (0.01) or after `--max-steps`. A `SimpleRNN` of the same width shows the
 baseline: predicting 1 gives MSE 1/6, about 0.167.
 
-    python bench/adding_problem.py                 # the README's table
+    python bench/adding_problem.py             # the benchmark page's table
     python bench/adding_problem.py --models gru --max-steps 2000
     BENCH_THREADS=1 python bench/adding_problem.py   # TF threads (default 2)
     python bench/adding_problem.py --plot-only     # redraw the figure

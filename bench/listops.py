@@ -16,7 +16,7 @@ whole run (Smith 2018: warm up to `--learning-rate`, then anneal far
 below it), the run's length fixed in advance; `--schedule constant` keeps
 one rate and stops early on validation accuracy.
 
-Full protocol (the issue's), as run for the README (96.95% test):
+Full protocol (the issue's), as run for the benchmark page (96.95% test):
 
     python bench/listops.py --train 20000 --epochs 40 --learning-rate 5e-3 \
         --schedule one_cycle --models tree_lstm_nodes --threads 1

@@ -39,8 +39,10 @@ Every finished training is saved to a `.partial.json` next to the
 output; run the same command again after an interruption and it resumes.
 
 Prints the tables, saves `bench/results/lr_finder_digits.json` and the range
-test plots `docs/benchmarks/img/lr_range_test_digits_{mlp,cnn}.png` (with
-`--plot-only FILE ...`, only redraws the plots from saved result files).
+test plots `docs/benchmarks/img/lr_range_test_digits_{mlp,cnn}.png`, and
+the validation loss at every rate tried, named after the JSON file
+(`docs/benchmarks/img/lr_finder_digits.png`); `--plot-only FILE ...` only
+redraws these from saved result files.
 
 Run (about 10 minutes on 2 busy CPU cores for one training per rate; the
 early-stopping command took 26 minutes for Adam, 7-17 per model for SGD,
@@ -500,6 +502,7 @@ def main(argv=None):
     )
     output.with_suffix(".partial.json").unlink(missing_ok=True)
     print(f"\nsaved {output}")
+    plot_rates(json.loads(output.read_text()), output.stem)
 
 
 def plot_range_test(result, name):
@@ -539,6 +542,77 @@ def plot(paths):
             )
             result.suggestions = summary["suggestions"]
             plot_range_test(result, summary["model"])
+        plot_rates(saved, pathlib.Path(path).stem)
+
+
+def plot_rates(saved, name):
+    """Validation loss against the learning rate: the grid as a line, each
+    suggestion as a marker, the 10% band above the grid's best."""
+    from _plots import pyplot, save
+    from matplotlib.ticker import FuncFormatter
+
+    arguments = saved["arguments"]
+    models = list(dict.fromkeys(row["model"] for row in saved["rows"]))
+    figure, axes = pyplot().subplots(
+        1, len(models), figsize=(5 * len(models), 4.4), squeeze=False
+    )
+    markers = ["^", "o", "s", "D"]
+    for ax, model in zip(axes[0], models, strict=True):
+        rows = [row for row in saved["rows"] if row["model"] == model]
+        grid = sorted(
+            (row for row in rows if row["source"] == "grid"),
+            key=lambda row: row["learning_rate"],
+        )
+        rates = [row["learning_rate"] for row in grid]
+        ax.plot(rates, [row["val_loss"] for row in grid], "k.-", label="grid")
+        best = min(row["val_loss"] for row in grid)
+        ax.axhspan(best, 1.1 * best, color="C2", alpha=0.2, label="best +10%")
+        others = [row for row in rows if row["source"] != "grid"]
+        for index, row in enumerate(others):
+            ax.plot(
+                row["learning_rate"],
+                row["val_loss"],
+                markers[index % len(markers)],
+                color=f"C{index + 1}",
+                ms=8,
+                label=f"{row['source'].removeprefix('suggestion: ')}: "
+                f"{row['learning_rate']:.2g}",
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+        ax.yaxis.set_minor_formatter(FuncFormatter(_tick))
+        ax.set_xlabel("learning rate")
+        ax.set_title(model.upper())
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2
+        )
+    OPTIMIZER[0] = arguments.get("optimizer", "sgd")
+    MOMENTUM[0] = arguments["momentum"]
+    if arguments.get("early_stopping"):
+        protocol = (
+            f"early stopping (patience {arguments['early_stopping']}, at "
+            f"most {arguments['max_epochs']} epochs), restored"
+        )
+    else:
+        protocol = f"{arguments['epochs']} epochs, final"
+    seeds = arguments.get("train_seeds", 1)
+    axes[0][0].set_ylabel(
+        "validation loss" + (f" (mean of {seeds})" if seeds > 1 else "")
+    )
+    figure.suptitle(
+        f"UCI digits, {describe_optimizer()}: {protocol} validation loss "
+        "at each learning rate",
+        fontsize=10,
+    )
+    save(figure, f"{name}.png")
+
+
+def _tick(value, position=None):
+    """A log axis label at 1, 2 and 5 times a power of ten only."""
+    lead = value / 10 ** np.floor(np.log10(value))
+    return f"{value:g}" if round(lead) in (1, 2, 5) else ""
 
 
 def resume(path, args):

@@ -58,7 +58,7 @@ Full protocol (the issue's):
     python bench/tree_batching.py --trees 256 --leaves 128 --units 256 \\
         --batch-sizes 1,32,256
 
-Results go to `bench/results/tree_batching.json` (`--out`); the README
+Results go to `bench/results/tree_batching.json` (`--out`); the benchmark page
 also shows `--threads 2 --out bench/results/tree_batching_2threads.json`.
 """
 
