@@ -373,8 +373,8 @@ def describe(args, row):
 
 
 def plot(paths):
-    """Validation root accuracy per epoch of every run in `paths`, or,
-    where no run saved its history, the test accuracies as bars."""
+    """Validation root accuracy per epoch of the runs in `paths` that
+    saved their history, or, where none did, the test accuracies as bars."""
     import _plots
 
     runs = []
