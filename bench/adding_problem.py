@@ -6,9 +6,12 @@ on a fixed training set, and its test MSE is measured every
 (0.01) or after `--max-steps`. A `SimpleRNN` of the same width shows the
 baseline: predicting 1 gives MSE 1/6, about 0.167.
 
-    python bench/adding_problem.py                 # the README's table
+    python bench/adding_problem.py             # the benchmark page's table
     python bench/adding_problem.py --models gru --max-steps 2000
     BENCH_THREADS=1 python bench/adding_problem.py   # TF threads (default 2)
+    python bench/adding_problem.py --plot-only     # redraw the figure
+
+The learning curves go to docs/benchmarks/img/adding_problem.png.
 """
 
 import argparse
@@ -112,7 +115,15 @@ def main():
     parser.add_argument(
         "--output", default=os.path.join(HERE, "results", "adding_problem.json")
     )
+    parser.add_argument(
+        "--plot-only",
+        action="store_true",
+        help="redraw the learning curves from --output, train nothing",
+    )
     args = parser.parse_args()
+    if args.plot_only:
+        plot(args.output)
+        return
     data = (
         adding_problem(args.train_size, args.timesteps, seed=args.seed),
         adding_problem(2000, args.timesteps, seed=args.seed + 1),
@@ -146,6 +157,34 @@ def main():
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump({"config": vars(args), "rows": rows}, f, indent=2)
+    plot(args.output)
+
+
+def plot(path):
+    """Test MSE against training steps, one line per model, from `path`."""
+    from _plots import load, pyplot, save
+
+    saved = load(path)
+    config = saved["config"]
+    figure, ax = pyplot().subplots(figsize=(7, 4))
+    for row in saved["rows"]:
+        steps = [
+            (i + 1) * config["eval_every"] for i in range(len(row["curve"]))
+        ]
+        ax.plot(steps, row["curve"], marker=".", label=row["model"])
+    ax.axhline(config["target"], color="black", lw=0.8, ls="--", label="target")
+    ax.axhline(1 / 6, color="grey", lw=0.8, ls=":", label="predicting 1 (1/6)")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"training steps (batches of {config['batch_size']})")
+    ax.set_ylabel("test MSE")
+    ax.set_title(
+        f"Adding problem, T={config['timesteps']}, {config['units']} units, "
+        f"Adam {config['learning_rate']:g} + clipnorm 1",
+        fontsize=10,
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    save(figure, "adding_problem.png")
 
 
 if __name__ == "__main__":

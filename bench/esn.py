@@ -21,10 +21,16 @@ interrupted run keeps its finished work and --resume skips it):
 - narma:   NARMA-10, 500 units, spectral radius 0.9, leak 1, 2000 / 1000.
 - memory:  2000 units fitted on 100,000 steps, peak resident memory (ours
            only; run it in its own process).
-- plot:    closed-loop generation against the truth, saved as PNG.
+- plot:    closed-loop generation against the truth, saved as PNG (and
+           the series in the JSON).
 
 Run: python bench/esn.py --cases mg500 mg2000 batch32 narma plot --seeds 20
      python bench/esn.py --cases memory
+     python bench/esn.py --plot-only bench/results/esn.json="1 thread" \
+         bench/results/esn_2threads.json="2 threads"
+The figures go to docs/benchmarks/img/: esn_speed.png (time ratios of
+every JSON given to --plot-only, default --output) and
+esn_generation.png (from the `plot` case).
 Both libraries use float64 NumPy/SciPy where they use them, and the same
 thread count (--threads, default 1: the machine is shared).
 """
@@ -80,6 +86,13 @@ def parse_args():
     )
     parser.add_argument(
         "--table", action="store_true", help="only print the saved table"
+    )
+    parser.add_argument(
+        "--plot-only",
+        nargs="*",
+        metavar="JSON[=LABEL]",
+        help="redraw the figures from these result files (default "
+        "--output), run nothing; LABEL names a file's bars",
     )
     return parser.parse_args()
 
@@ -384,11 +397,6 @@ def memory_case(store, steps, chunk_size):
 
 
 def plot_case(store, steps=300):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     hp = dict(units=500, sr=1.25, leak=0.3, ridge=1e-6, washout=100)
     series = scaled_mackey_glass(3000, seed=0)
     x, y = series[:-1], series[1:]
@@ -397,12 +405,29 @@ def plot_case(store, steps=300):
     rpy = run_reservoirpy(hp, *split, seed=0, closed=(500, steps))
     same = run_ours(hp, *split, 0, closed=(500, steps), weights=rpy["weights"])
     truth = y[2499 : 2499 + steps]
-    figure, axis = plt.subplots(figsize=(9, 3.2))
-    axis.plot(truth, color="black", lw=2, label="Mackey-Glass (truth)")
-    axis.plot(ours["generated"], "--", label="toolkit ESN, closed loop")
-    axis.plot(rpy["generated"], ":", label="ReservoirPy, closed loop")
+    store["plot"] = {
+        "steps": steps,
+        "seed": 0,
+        "truth": truth.ravel().tolist(),
+        "ours": np.ravel(ours["generated"]).tolist(),
+        "rpy": np.ravel(rpy["generated"]).tolist(),
+        "ours_on_rpy_weights": np.ravel(same["generated"]).tolist(),
+    }
+    save(store)
+    plot_generation(store["plot"])
+
+
+def plot_generation(saved):
+    """The closed-loop series of the `plot` case against the truth."""
+    from _plots import pyplot
+    from _plots import save as save_figure
+
+    figure, axis = pyplot().subplots(figsize=(9, 3.2))
+    axis.plot(saved["truth"], color="black", lw=2, label="Mackey-Glass (truth)")
+    axis.plot(saved["ours"], "--", label="toolkit ESN, closed loop")
+    axis.plot(saved["rpy"], ":", label="ReservoirPy, closed loop")
     axis.plot(
-        same["generated"], "-.", lw=0.8,
+        saved["ours_on_rpy_weights"], "-.", lw=0.8,
         label="toolkit ESN on ReservoirPy's weights",
     )  # fmt: skip
     axis.axvline(84, color="grey", lw=0.8)
@@ -410,12 +435,70 @@ def plot_case(store, steps=300):
     axis.set_xlabel("generated step")
     axis.set_ylim(-1.2, 1.2)
     axis.legend(loc="lower left", fontsize=8)
-    axis.set_title("500-unit ESN (seed 0) generating Mackey-Glass on its own")
+    axis.set_title(
+        f"500-unit ESN (seed {saved['seed']}) generating Mackey-Glass on "
+        "its own"
+    )
     figure.tight_layout()
-    path = RESULTS / "esn_generation.png"
-    figure.savefig(path, dpi=110)
-    store["plot"] = {"path": str(path.relative_to(ROOT)), "steps": steps}
-    save(store)
+    save_figure(figure, "esn_generation.png")
+
+
+SPEED_CASES = {
+    "mg500": "Mackey-Glass\n500 units",
+    "mg2000": "Mackey-Glass\n2000 units",
+    "narma": "NARMA-10\n500 units",
+    "batch32": "32 series\n500 units",
+}
+
+
+def plot(sources):
+    """esn_speed.png from the result files `sources` ("path" or
+    "path=label"), and esn_generation.png if the first holds its series."""
+    from _plots import grouped_bars, pyplot, threads_label
+    from _plots import save as save_figure
+
+    series, stores = {}, []
+    for source in sources:
+        path, _, label = source.partition("=")
+        store = json.loads(pathlib.Path(path).read_text())
+        stores.append(store)
+        threads = {
+            case["threads"]
+            for case in store.values()
+            if isinstance(case, dict) and "threads" in case
+        }
+        if not label:
+            label = pathlib.Path(path).stem
+            if len(threads) == 1:
+                label = threads_label(threads.pop())
+        series[label] = [
+            case_time_ratio(store.get(name)) for name in SPEED_CASES
+        ]
+    figure, ax = pyplot().subplots(figsize=(7, 3.8))
+    grouped_bars(ax, list(SPEED_CASES.values()), series, reference=1.0)
+    ax.set_ylabel("time / ReservoirPy's time")
+    ax.set_title(
+        "toolkit ESN against ReservoirPy: init + fit + predict, medians "
+        "over seeds; below 1: ours faster",
+        fontsize=9,
+    )
+    save_figure(figure, "esn_speed.png")
+    if "truth" in stores[0].get("plot", {}):
+        plot_generation(stores[0]["plot"])
+    else:
+        print(
+            f"{sources[0].partition('=')[0]} holds no generated series "
+            "(rerun the `plot` "
+            "case to save them): esn_generation.png left as it is"
+        )
+
+
+def case_time_ratio(case):
+    if not case:
+        return None
+    if "summary" in case:
+        return case["summary"].get("time_ratio")
+    return case.get("time_ratio")
 
 
 # Output -----------------------------------------------------------------
@@ -558,6 +641,9 @@ def print_table(store):
 def main():
     path = pathlib.Path(ARGS.output)
     store = json.loads(path.read_text()) if path.exists() else {}
+    if ARGS.plot_only is not None:
+        plot(ARGS.plot_only or [ARGS.output])
+        return
     if ARGS.table:
         print_table(store)
         return
@@ -600,8 +686,11 @@ def main():
             memory_case(store, ARGS.memory_steps, ARGS.memory_chunk)
         elif case == "plot":
             plot_case(store)
+        if isinstance(store.get(case), dict):
+            store[case]["threads"] = ARGS.threads
         save(store)
     print_table(store)
+    plot([ARGS.output])
 
 
 if __name__ == "__main__":

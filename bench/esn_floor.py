@@ -20,6 +20,9 @@ and of `ESN`'s glue, and `bare`'s ratio to ReservoirPy is what a
 TensorFlow implementation of this design costs at best on this machine.
 
 Run: python bench/esn_floor.py --seeds 20
+     python bench/esn_floor.py --plot-only   # redraw the figure from JSON
+
+The figure goes to docs/benchmarks/img/esn_floor.png.
 """
 
 import argparse
@@ -44,6 +47,11 @@ def parse_args():
     parser.add_argument(
         "--output",
         default=str(ROOT / "bench" / "results" / "esn_floor.json"),
+    )
+    parser.add_argument(
+        "--plot-only",
+        action="store_true",
+        help="redraw the figure from --output, measure nothing",
     )
     return parser.parse_args()
 
@@ -125,6 +133,9 @@ def run_bare(loop, x_train, y_train, x_test, y_test, seed):
 
 
 def main():
+    if ARGS.plot_only:
+        plot(ARGS.output)
+        return
     pin_threads(ARGS.threads)
     series = bench.scaled_mackey_glass(N_TRAIN + N_TEST, seed=0)
     x, y = series[:-1], series[1:]
@@ -188,6 +199,55 @@ def main():
         )
     )
     print(f"saved {ARGS.output}")
+    plot(ARGS.output)
+
+
+PIPELINES = {
+    "bare": "no Keras (bare)",
+    "toolkit": "toolkit.models.ESN",
+    "reservoirpy": "ReservoirPy",
+}
+
+
+def plot(path):
+    """Median init, fit and predict times per pipeline, stacked, from
+    `path`, each bar labelled with its ratio to ReservoirPy."""
+    from _plots import load, pyplot, save
+
+    saved = load(path)
+    summary = saved["summary"]
+    names = [name for name in PIPELINES if name in summary]
+    reference = summary["reservoirpy"]["total"]
+    figure, ax = pyplot().subplots(figsize=(7, 2.8))
+    left = [0.0] * len(names)
+    for index, part in enumerate(("init", "fit", "predict")):
+        widths = [summary[name][part] for name in names]
+        ax.barh(
+            [PIPELINES[name] for name in names],
+            widths,
+            left=left,
+            color=f"C{index}",
+            label=part,
+        )
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    for row, name in enumerate(names):
+        total = summary[name]["total"]
+        ax.text(
+            left[row],
+            row,
+            f" {total:.3f} s ({total / reference:.2f}x)",
+            va="center",
+        )
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.45 * max(left))
+    ax.set_xlabel("seconds (medians over seeds)")
+    ax.set_title(
+        f"500-unit ESN on Mackey-Glass, {saved['arguments']['seeds']} seeds, "
+        f"{saved['arguments']['threads']} thread each",
+        fontsize=9,
+    )
+    ax.legend(fontsize=8, loc="upper right")
+    save(figure, "esn_floor.png")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ Every XLA variant is checked against the NumPy loop. One thread (the
 machine is shared): read the ratios within a run, not absolute times.
 
 Run: python bench/esn_step.py --units 500 2000
+     python bench/esn_step.py --plot-only   # redraw the figure from JSON
+
+The figure goes to docs/benchmarks/img/esn_step.png.
 """
 
 import argparse
@@ -38,6 +41,11 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--output", default=str(ROOT / "bench" / "results" / "esn_step.json")
+    )
+    parser.add_argument(
+        "--plot-only",
+        action="store_true",
+        help="redraw the figure from --output, measure nothing",
     )
     return parser.parse_args()
 
@@ -148,6 +156,9 @@ def measure(units, steps, rounds):
 
 
 def main():
+    if ARGS.plot_only:
+        plot(ARGS.output)
+        return
     results = {"threads": ARGS.threads, "steps": ARGS.steps, "cases": []}
     print(f"ms per step (median of {ARGS.rounds} rounds), ratio to scipy-csr")
     print("\n| units | formulation | ms / step | ratio | max error |")
@@ -166,6 +177,38 @@ def main():
     path = pathlib.Path(ARGS.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1))
+    plot(path)
+
+
+NAMES = {
+    "scipy-csr": "SciPy CSR loop",
+    "xla-dense": "XLA dense",
+    "xla-sum": "XLA gather,\nops.sum",
+    "xla-gather": "XLA gather, ones\nproduct (the ESN's)",
+}
+
+
+def plot(path):
+    """Time per step relative to the SciPy loop, as bars, from `path`."""
+    from _plots import grouped_bars, load, pyplot, save
+
+    saved = load(path)
+    names = list(saved["cases"][0]["ratio_to_scipy"])
+    series = {
+        f"{case['units']} units": [
+            case["ratio_to_scipy"].get(name) for name in names
+        ]
+        for case in saved["cases"]
+    }
+    figure, ax = pyplot().subplots(figsize=(7, 3.6))
+    grouped_bars(ax, [NAMES.get(n, n) for n in names], series, reference=1.0)
+    ax.set_ylabel("time per step / SciPy's")
+    ax.set_title(
+        f"One reservoir step at batch 1, {saved['threads']} thread, median "
+        f"over rounds of {saved['steps']} steps; below 1: faster",
+        fontsize=9,
+    )
+    save(figure, "esn_step.png")
 
 
 if __name__ == "__main__":

@@ -16,13 +16,15 @@ whole run (Smith 2018: warm up to `--learning-rate`, then anneal far
 below it), the run's length fixed in advance; `--schedule constant` keeps
 one rate and stops early on validation accuracy.
 
-Full protocol (the issue's), as run for the README (96.95% test):
+Full protocol (the issue's), as run for the benchmark page (96.95% test):
 
     python bench/listops.py --train 20000 --epochs 40 --learning-rate 5e-3 \
         --schedule one_cycle --models tree_lstm_nodes --threads 1
 
 A smaller run: `--train 5000 --epochs 10`. Results go to
-`bench/results/listops.json`.
+`bench/results/listops.json`, with each model's per-epoch history, and the
+figure to docs/benchmarks/img/listops.png (`--plot-only FILE ...` redraws
+it from saved result files).
 """
 
 import argparse
@@ -103,6 +105,12 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work-dir", default="bench/results/listops_work")
     parser.add_argument("--out", default="bench/results/listops.json")
+    parser.add_argument(
+        "--plot-only",
+        nargs="+",
+        metavar="FILE",
+        help="redraw the figure from these result files, train nothing",
+    )
     return parser.parse_args(argv)
 
 
@@ -246,6 +254,10 @@ def train(
         "final_val_accuracy": float(history.history[monitor][-1]),
         "test_accuracy": float(accuracy),
         "train_seconds": round(seconds, 1),
+        "history": {
+            key: [float(value) for value in values]
+            for key, values in history.history.items()
+        },
     }
     os.makedirs(args.work_dir, exist_ok=True)
     with open(done, "w") as handle:
@@ -255,6 +267,8 @@ def train(
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.plot_only:
+        return plot(args.plot_only)
     if args.threads:
         pin_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
@@ -341,7 +355,65 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as handle:
         json.dump({"args": vars(args), "results": rows}, handle, indent=2)
+    plot([args.out])
     return rows
+
+
+def describe(args, row):
+    """A run's label: model, schedule, epochs."""
+    names = {
+        "tree_lstm": "Tree-LSTM, root labels",
+        "tree_lstm_nodes": "Tree-LSTM, every node labelled",
+    }
+    name = names.get(row["model"], row["model"])
+    if row["model"].startswith("lstm"):
+        name = f"flat LSTM, {row['model'][4:]} units"
+    schedule = args.get("schedule", "constant").replace("_", "-")
+    return f"{name}\n({schedule}, {row['epochs_run']} epochs)"
+
+
+def plot(paths):
+    """Validation root accuracy per epoch of the runs in `paths` that
+    saved their history, or, where none did, the test accuracies as bars."""
+    import _plots
+
+    runs = []
+    for path in paths:
+        saved = _plots.load(path)
+        runs += [(saved["args"], row) for row in saved["results"]]
+    curves = [(a, r) for a, r in runs if "history" in r]
+    figure, ax = _plots.pyplot().subplots(figsize=(7, 4))
+    if curves:
+        for args, row in curves:
+            history = row["history"]
+            key = "val_root_accuracy" if "val_root_accuracy" in history else (
+                "val_accuracy"
+            )  # fmt: skip
+            epochs = range(1, len(history[key]) + 1)
+            ax.plot(epochs, history[key], label=describe(args, row))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation accuracy at the root")
+        ax.legend(fontsize=8)
+        ax.grid(True, alpha=0.3)
+        title = "ListOps learning curves"
+    else:
+        print("no run saved its per-epoch history: test accuracies only")
+        labels = [describe(args, row) for args, row in runs]
+        accuracies = [row["test_accuracy"] for _, row in runs]
+        bars = ax.barh(labels, accuracies, color="C0")
+        ax.bar_label(bars, labels=[f"{a:.1%}" for a in accuracies])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1.1)
+        ax.set_xlabel("test accuracy at the root")
+        ax.tick_params(axis="y", labelsize=8)
+        title = "ListOps test accuracy (per-epoch curves not saved)"
+    args = runs[0][0]
+    ax.set_title(
+        f"{title}: {args['train']} training expressions, depth <= "
+        f"{args['max_depth']}",
+        fontsize=9,
+    )
+    _plots.save(figure, "listops.png")
 
 
 def _numpy_dataset(x, y, batch_size, shuffle=False, seed=None):

@@ -39,7 +39,10 @@ Every finished training is saved to a `.partial.json` next to the
 output; run the same command again after an interruption and it resumes.
 
 Prints the tables, saves `bench/results/lr_finder_digits.json` and the range
-test plots `bench/results/lr_range_test_digits_{mlp,cnn}.png`.
+test plots `docs/benchmarks/img/lr_range_test_digits_{mlp,cnn}.png`, and
+the validation loss at every rate tried, named after the JSON file
+(`docs/benchmarks/img/lr_finder_digits.png`); `--plot-only FILE ...` only
+redraws these from saved result files.
 
 Run (about 10 minutes on 2 busy CPU cores for one training per rate; the
 early-stopping command took 26 minutes for Adam, 7-17 per model for SGD,
@@ -52,6 +55,8 @@ at 1 thread):
     python bench/lr_finder_digits.py --train-seeds 3 --threads 1 \
         --early-stopping 10 --max-epochs 200
     python bench/lr_finder_digits.py --epochs 5 --quick   # smoke run
+    python bench/lr_finder_digits.py \
+        --plot-only bench/results/lr_finder_digits.json   # redraw only
 """
 
 import argparse
@@ -238,12 +243,7 @@ def run(
     started = time.perf_counter()
     fresh.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     epoch_seconds = time.perf_counter() - started
-    suffix = output_suffix()
-    result.plot(
-        path=RESULTS / f"lr_range_test_digits_{name}{suffix}.png",
-        title=f"LR range test, {name.upper()} on the digits "
-        f"({describe_optimizer()})",
-    )
+    plot_range_test(result, name)
 
     def row(source, lr):
         return {
@@ -365,7 +365,16 @@ def main(argv=None):
     parser.add_argument(
         "--quick", action="store_true", help="a 3-point grid, for a smoke run"
     )
+    parser.add_argument(
+        "--plot-only",
+        nargs="+",
+        metavar="FILE",
+        help="redraw the range test plots from these result files, train "
+        "nothing",
+    )
     args = parser.parse_args(argv)
+    if args.plot_only:
+        return plot(args.plot_only)
     for option in ("epochs", "max_epochs", "train_seeds", "batch_size"):
         if getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be at least 1")
@@ -493,6 +502,117 @@ def main(argv=None):
     )
     output.with_suffix(".partial.json").unlink(missing_ok=True)
     print(f"\nsaved {output}")
+    plot_rates(json.loads(output.read_text()), output.stem)
+
+
+def plot_range_test(result, name):
+    """The range test's curve and suggestions, into the benchmark pages'
+    images, named by the model and the optimizer."""
+    from _plots import IMG, ROOT, pyplot
+
+    pyplot()
+    IMG.mkdir(parents=True, exist_ok=True)
+    path = IMG / f"lr_range_test_digits_{name}{output_suffix()}.png"
+    result.plot(
+        path=path,
+        title=f"LR range test, {name.upper()} on the digits "
+        f"({describe_optimizer()})",
+    )
+    print(f"saved {path.relative_to(ROOT)}")
+
+
+def plot(paths):
+    """Redraw the range test plots from the summaries saved in `paths`,
+    with the suggestions the run trained at."""
+    from _plots import load
+
+    from toolkit.training import LRRangeTestResult
+
+    for path in paths:
+        saved = load(path)
+        OPTIMIZER[0] = saved["arguments"].get("optimizer", "sgd")
+        MOMENTUM[0] = saved["arguments"]["momentum"]
+        for summary in saved["summaries"]:
+            curve = summary["range_test_curve"]
+            result = LRRangeTestResult(
+                curve["lr"],
+                curve["loss"],
+                curve["smoothed_loss"],
+                rule=summary["default_rule"],
+            )
+            result.suggestions = summary["suggestions"]
+            plot_range_test(result, summary["model"])
+        plot_rates(saved, pathlib.Path(path).stem)
+
+
+def plot_rates(saved, name):
+    """Validation loss against the learning rate: the grid as a line, each
+    suggestion as a marker, the 10% band above the grid's best."""
+    from _plots import pyplot, save
+    from matplotlib.ticker import FuncFormatter
+
+    arguments = saved["arguments"]
+    models = list(dict.fromkeys(row["model"] for row in saved["rows"]))
+    figure, axes = pyplot().subplots(
+        1, len(models), figsize=(5 * len(models), 4.4), squeeze=False
+    )
+    markers = ["^", "o", "s", "D"]
+    for ax, model in zip(axes[0], models, strict=True):
+        rows = [row for row in saved["rows"] if row["model"] == model]
+        grid = sorted(
+            (row for row in rows if row["source"] == "grid"),
+            key=lambda row: row["learning_rate"],
+        )
+        rates = [row["learning_rate"] for row in grid]
+        ax.plot(rates, [row["val_loss"] for row in grid], "k.-", label="grid")
+        best = min(row["val_loss"] for row in grid)
+        ax.axhspan(best, 1.1 * best, color="C2", alpha=0.2, label="best +10%")
+        others = [row for row in rows if row["source"] != "grid"]
+        for index, row in enumerate(others):
+            ax.plot(
+                row["learning_rate"],
+                row["val_loss"],
+                markers[index % len(markers)],
+                color=f"C{index + 1}",
+                ms=8,
+                label=f"{row['source'].removeprefix('suggestion: ')}: "
+                f"{row['learning_rate']:.2g}",
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+        ax.yaxis.set_minor_formatter(FuncFormatter(_tick))
+        ax.set_xlabel("learning rate")
+        ax.set_title(model.upper())
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(
+            fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2
+        )
+    OPTIMIZER[0] = arguments.get("optimizer", "sgd")
+    MOMENTUM[0] = arguments["momentum"]
+    if arguments.get("early_stopping"):
+        protocol = (
+            f"early stopping (patience {arguments['early_stopping']}, at "
+            f"most {arguments['max_epochs']} epochs), restored"
+        )
+    else:
+        protocol = f"{arguments['epochs']} epochs, final"
+    seeds = arguments.get("train_seeds", 1)
+    axes[0][0].set_ylabel(
+        "validation loss" + (f" (mean of {seeds})" if seeds > 1 else "")
+    )
+    figure.suptitle(
+        f"UCI digits, {describe_optimizer()}: {protocol} validation loss "
+        "at each learning rate",
+        fontsize=10,
+    )
+    save(figure, f"{name}.png")
+
+
+def _tick(value, position=None):
+    """A log axis label at 1, 2 and 5 times a power of ten only."""
+    lead = value / 10 ** np.floor(np.log10(value))
+    return f"{value:g}" if round(lead) in (1, 2, 5) else ""
 
 
 def resume(path, args):

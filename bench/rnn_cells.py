@@ -10,6 +10,9 @@ over `--rounds` rounds; the table shows medians and Keras-time / our-time
 
     python bench/rnn_cells.py            # full table, JSON in bench/results
     python bench/rnn_cells.py --rounds 1 --steps 5   # quick look
+    python bench/rnn_cells.py --plot-only   # redraw the figure from JSON
+
+The figure (speed-ups as bars) goes to docs/benchmarks/img/rnn_cells.png.
 """
 
 import argparse
@@ -135,7 +138,15 @@ def main():
     parser.add_argument(
         "--output", default=os.path.join(HERE, "results", "rnn_cells.json")
     )
+    parser.add_argument(
+        "--plot-only",
+        action="store_true",
+        help="redraw the figure from --output, measure nothing",
+    )
     args = parser.parse_args()
+    if args.plot_only:
+        plot(args.output)
+        return
     if args.worker:
         layer, implementation, jit = args.worker
         worker(
@@ -211,6 +222,32 @@ def main():
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump({"config": vars(args), "rows": rows}, f, indent=2)
+    plot(args.output)
+
+
+def plot(path):
+    """Speed-ups over Keras (Keras time / ours) as bars, from `path`."""
+    from _plots import grouped_bars, load, pyplot, save
+
+    saved = load(path)
+    config, rows = saved["config"], saved["rows"]
+    categories, series = [], {"ours (default)": [], "hoisted projection": []}
+    for row in rows:
+        for key, label in (("train", "train"), ("infer", "inference")):
+            jit = ", XLA" if row["jit_compile"] else ""
+            categories.append(f"{row['layer'].upper()}\n{label}{jit}")
+            series["ours (default)"].append(row[f"toolkit_{key}_speedup"])
+            series["hoisted projection"].append(row[f"hoisted_{key}_speedup"])
+    figure, ax = pyplot().subplots(figsize=(9, 3.8))
+    grouped_bars(ax, categories, series, reference=1.0)
+    ax.set_ylabel("speed-up over Keras (x)")
+    ax.set_title(
+        f"LSTM and GRU against Keras, CPU time per step (batch "
+        f"{config['batch']}, {config['timesteps']} steps, {config['units']} "
+        f"units, {config['threads']} thread); above 1: ours faster",
+        fontsize=9,
+    )
+    save(figure, "rnn_cells.png")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ fixed budget of training steps on the adding problem and the copy-memory
 task; prints one table (test MSE or recall accuracy, parameters, seconds
 per step as a ratio to SimpleRNN in the same run), a speed table at equal
 size, and saves the results as JSON and the gradient flow at
-initialisation as a PNG under `bench/results/`.
+initialisation as a PNG in `docs/benchmarks/img/`.
 
 Every finished (task, model) run is written to the JSON file at once; a
 rerun with the same settings skips it, so an interrupted run resumes
-(`--fresh` starts over, `--report` only prints the saved results).
+(`--fresh` starts over, `--report` only prints the saved results,
+`--plot-only` redraws the gradient-flow figure from them).
 
     python bench/timescales.py                 # the full grid, 2000 steps
     python bench/timescales.py --steps 400     # what fits ~30 min here
@@ -309,6 +310,26 @@ def flow_frames(args):
     return pd.concat(frames, ignore_index=True)
 
 
+def plot_flow(path):
+    """The gradient flow at initialisation saved in `path`, as a figure."""
+    import _plots
+
+    _plots.pyplot()
+    saved = _plots.load(path)
+    if "gradient_flow" not in saved:
+        print(f"{path} holds no gradient flow (run without --skip-flow)")
+        return
+    frame = pd.DataFrame(saved["gradient_flow"])
+    settings = saved["signature"].split(",")
+    params = dict(item.split("=") for item in settings)["params"]
+    ax = plot_gradient_flow(frame)
+    ax.set_title(
+        f"Gradient flow at initialisation, adding problem "
+        f"T={int(frame['step'].max()) + 1}, ~{params} parameters"
+    )
+    _plots.save(ax.figure, "timescales_gradient_flow.png")
+
+
 def signature(args):
     sig = (
         f"steps={args.steps},batch={args.batch_size},"
@@ -426,6 +447,11 @@ def main(argv=None):
         help="print the tables of the saved results, train nothing",
     )
     parser.add_argument(
+        "--plot-only",
+        action="store_true",
+        help="redraw the gradient-flow figure from --out, train nothing",
+    )
+    parser.add_argument(
         "--fresh",
         action="store_true",
         help="ignore finished runs saved by an earlier call",
@@ -434,6 +460,9 @@ def main(argv=None):
         "--out", default=os.path.join(RESULTS, "timescales.json")
     )
     args = parser.parse_args(argv)
+    if args.plot_only:
+        plot_flow(args.out)
+        return
     pin_threads(args.threads)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     sig = signature(args)
@@ -456,19 +485,9 @@ def main(argv=None):
         save(args.out, results)
     if not args.skip_flow:
         frame = flow_frames(args)
-        png = os.path.join(
-            os.path.dirname(os.path.abspath(args.out)),
-            "timescales_gradient_flow.png",
-        )
-        ax = plot_gradient_flow(frame)
-        ax.set_title(
-            f"Gradient flow at initialisation, adding problem "
-            f"T={args.flow_timesteps}, ~{args.params} parameters"
-        )
-        ax.figure.savefig(png, dpi=110, bbox_inches="tight")
         results["gradient_flow"] = frame.to_dict(orient="list")
         save(args.out, results)
-        print(f"saved {png}")
+        plot_flow(args.out)
     order = ["simple_rnn"] + [m for m in args.models if m != "simple_rnn"]
     for task_name in args.tasks:
         for kind in order:

@@ -49,14 +49,16 @@ products only (forward+backward: 3x the forward's). Per row:
   and writes), which can exceed the real loop's when levels are tiny
   (batch 1).
 
-`--table FILE` prints the table of a saved result file.
+`--table FILE` prints the table of a saved result file; `--plot-only
+FILE ...` redraws the figure (docs/benchmarks/img/tree_batching.png, the
+ratios as bars, one colour per file) from saved result files.
 
 Full protocol (the issue's):
 
     python bench/tree_batching.py --trees 256 --leaves 128 --units 256 \\
         --batch-sizes 1,32,256
 
-Results go to `bench/results/tree_batching.json` (`--out`); the README
+Results go to `bench/results/tree_batching.json` (`--out`); the benchmark page
 also shows `--threads 2 --out bench/results/tree_batching_2threads.json`.
 """
 
@@ -128,6 +130,12 @@ def parse_args(argv=None):
     parser.add_argument("--out", default="bench/results/tree_batching.json")
     parser.add_argument(
         "--table", help="print the table of this result file and exit"
+    )
+    parser.add_argument(
+        "--plot-only",
+        nargs="+",
+        metavar="FILE",
+        help="redraw the figure from these result files and exit",
     )
     return parser.parse_args(argv)
 
@@ -470,6 +478,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.table:
         return print_table(args.table)
+    if args.plot_only:
+        return plot(args.plot_only)
     if args.threads:
         pin_threads(args.threads)
     tf.random.set_seed(args.seed)
@@ -488,7 +498,48 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as handle:
         json.dump({"args": vars(args), "results": rows}, handle, indent=2)
+    plot([args.out])
     return rows
+
+
+def plot(paths):
+    """Batched over per-node nodes/s as bars, one panel per mode, one
+    colour per result file (labelled by its thread count)."""
+    from _plots import grouped_bars, load, pyplot, save, threads_label
+
+    saved = [load(path) for path in paths]
+    keys = list(
+        dict.fromkeys(
+            (row["composer"], row["batch"]) for row in saved[0]["results"]
+        )
+    )
+    modes = list(dict.fromkeys(row["mode"] for row in saved[0]["results"]))
+    names = {"rnn": "RNN", "tree_lstm": "Tree-LSTM"}
+    categories = [f"{names.get(c, c)}\nbatch {b}" for c, b in keys]
+    figure, axes = pyplot().subplots(
+        1, len(modes), figsize=(5.5 * len(modes), 3.8), sharey=True
+    )
+    for ax, mode in zip(axes, modes, strict=True):
+        series = {}
+        for result in saved:
+            ratios = {
+                (row["composer"], row["batch"]): row["ratio"]
+                for row in result["results"]
+                if row["mode"] == mode
+            }
+            label = threads_label(result["args"]["threads"])
+            series[label] = [ratios.get(k) for k in keys]
+        grouped_bars(ax, categories, series, reference=1.0, fmt="{:.1f}x")
+        ax.set_title(mode)
+    axes[0].set_ylabel("dynamic batching / per-node loop (nodes/s)")
+    args = saved[0]["args"]
+    figure.suptitle(
+        f"Dynamic batching against the compiled per-node loop: "
+        f"{args['trees']} random trees of {args['leaves']} leaves, state "
+        f"{args['units']}",
+        fontsize=10,
+    )
+    save(figure, "tree_batching.png")
 
 
 if __name__ == "__main__":
