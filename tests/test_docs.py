@@ -23,7 +23,7 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+FENCE = re.compile(r"^```python\b[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 MARKER = re.compile(r"<!--\s*(continues|no-run:(.*?))\s*-->")
 
 
@@ -56,10 +56,10 @@ def marker_before(text, start):
     return "no-run", match.group(2).strip()
 
 
-def collect(path):
+def collect(path, root=ROOT):
     """The page's chains, and the problems with its markers."""
     text = path.read_text(encoding="utf-8")
-    page = path.relative_to(ROOT).as_posix()
+    page = path.relative_to(root).as_posix()
     chains, problems = [], []
     for match in FENCE.finditer(text):
         line = text.count("\n", 0, match.start()) + 2
@@ -75,7 +75,8 @@ def collect(path):
             continue
         if kind == "no-run" and not reason:
             problems.append(f"{page}:{line}: `no-run:` must give a reason")
-        chains.append(Chain(page, [block], skip=reason if kind else ""))
+            reason = "no reason given"
+        chains.append(Chain(page, [block], skip=reason))
     return chains, problems
 
 
@@ -133,3 +134,23 @@ def test_site_builds_strict(tmp_path):
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_markers_join_and_skip_blocks(tmp_path):
+    page = tmp_path / "page.md"
+    fence = "```"
+    page.write_text(
+        f"{fence}python\na = 1\n{fence}\n\n<!-- continues -->\n"
+        f"{fence}python\nb = a\n{fence}\n\n<!-- no-run: too long -->\n"
+        f"{fence}python\nc = 1\n{fence}\n\n<!-- continues -->\n"
+        f"{fence}python\nd = c\n{fence}\n\n<!-- no-run: -->\n"
+        f"{fence}python\ne = 1\n{fence}\n\n{fence}bash\nls\n{fence}\n"
+    )
+    chains, problems = collect(page, root=tmp_path)
+    assert [len(c.blocks) for c in chains] == [2, 1, 1]
+    assert [c.skip for c in chains] == ["", "too long", "no reason given"]
+    assert chains[0].blocks == [(2, "a = 1\n"), (7, "b = a\n")]
+    assert problems == [
+        "page.md:17: `continues` needs a run block before it",
+        "page.md:22: `no-run:` must give a reason",
+    ]
