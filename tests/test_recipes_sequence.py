@@ -46,9 +46,27 @@ def test_compile_defaults_and_clipping_reach_keras():
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_presets_build(preset):
-    model = build_sequence_regressor(10, 2, preset=preset, compile=False)
-    assert model.name == f"{PRESETS[preset]['cell']}_regressor"
+def test_presets_build_with_their_values(preset):
+    values = PRESETS[preset]
+    # A preset key this test does not check must be added to it.
+    assert set(values) <= {"cell", "units"}
+    # The preset overrides the arguments it sets.
+    model = build_sequence_regressor(
+        10, 2, cell="keras_gru", units=3, preset=preset, compile=False
+    )
+    assert model.name == f"{values['cell']}_regressor"
+    recurrent = [
+        layer for layer in model.layers if isinstance(layer, keras.layers.RNN)
+    ]
+    assert [type(layer) for layer in recurrent] == [
+        RECURRENT_LAYERS[values["cell"]]
+    ]
+    assert recurrent[0].cell.units == values["units"]
+
+
+def test_docstring_names_every_preset():
+    for preset in PRESETS:
+        assert f'`"{preset}"`' in build_sequence_regressor.__doc__
 
 
 def test_cell_options_are_passed_on():
