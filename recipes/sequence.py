@@ -131,6 +131,8 @@ def build_sequence_regressor(
         chosen = check_preset(PRESETS, preset)
         cell = chosen.get("cell", cell)
         units = chosen.get("units", units)
+    timesteps = _check_timesteps(timesteps)
+    features = v.check_positive_int("features", features)
     units = v.check_positive_int("units", units)
     outputs = v.check_positive_int("outputs", outputs)
     inputs = keras.Input((timesteps, features), name="sequence")
@@ -199,6 +201,7 @@ def build_sequence_tagger(
     ```
     """
     options = check_compile_options("build_sequence_tagger", compile_options)
+    timesteps = _check_timesteps(timesteps)
     vocabulary_size = v.check_positive_int("vocabulary_size", vocabulary_size)
     num_classes = v.check_positive_int("num_classes", num_classes)
     inputs = keras.Input((timesteps,), dtype="int32", name="tokens")
@@ -229,3 +232,10 @@ def build_sequence_tagger(
             model, options, "sparse_categorical_crossentropy", ["accuracy"]
         )
     return model
+
+
+def _check_timesteps(timesteps):
+    # None is Keras's variable length; `toolkit.validation` has no such rule.
+    if timesteps is None:
+        return None
+    return v.check_positive_int("timesteps", timesteps)
