@@ -2,7 +2,11 @@
 
 import keras
 
-from recipes._compile import check_preset, compile_model
+from recipes._compile import (
+    check_compile_options,
+    check_preset,
+    compile_recipe,
+)
 from toolkit import layers
 from toolkit import validation as v
 
@@ -76,13 +80,7 @@ def build_sequence_regressor(
     cell_options=None,
     preset=None,
     compile=True,
-    optimizer="auto",
-    loss="auto",
-    metrics="auto",
-    learning_rate=1e-3,
-    clipnorm=None,
-    clipvalue=None,
-    global_clipnorm=None,
+    **compile_options,
 ):
     """A recurrent network mapping a sequence to a vector (e.g. adding).
 
@@ -93,23 +91,25 @@ def build_sequence_regressor(
         timesteps: int or None, sequence length (None for variable).
         features: int, features per step.
         outputs: int, size of the regression target. Default: 1.
-        cell: a key of `RECURRENT_LAYERS`: `"lstm"`, `"gru"` (this
-            toolkit's), `"simple_rnn"`, `"keras_lstm"`, `"keras_gru"`.
+        cell: a key of `RECURRENT_LAYERS`: `"lstm"`, `"gru"`, `"leaky"`,
+            `"skip"`, `"clockwork"`, `"dilated"` (this toolkit's),
+            `"simple_rnn"`, `"keras_lstm"`, `"keras_gru"` (Keras's).
             Default: `"lstm"`.
         units: int, units per recurrent layer. Default: 64.
         num_layers: int, stacked recurrent layers. Default: 1.
         bidirectional: bool, wrap each in `keras.layers.Bidirectional`.
         cell_options: dict of extra arguments of the recurrent layer
             (`dropout`, `peephole`, `layer_norm`, ...).
-        preset: a key of `PRESETS`, whose values override the defaults.
+        preset: None or a key of `PRESETS`, whose values override the
+            arguments: `"adding_lstm"`, `"adding_gru"` and
+            `"adding_simple_rnn"` (the adding problem's networks: that
+            cell, 128 units). Default: None.
         compile: bool, compile the model. Default: `True`.
-        optimizer: `"auto"` (Adam with `learning_rate` and clipping), an
-            optimizer name or instance.
-        loss: `"auto"` (mean squared error) or any Keras loss.
-        metrics: `"auto"` (`["mae"]`) or any Keras metrics.
-        learning_rate: float, used by `"auto"` or a named optimizer.
-        clipnorm, clipvalue, global_clipnorm: Keras's gradient clipping,
-            passed to the optimizer.
+        **compile_options: `optimizer`, `loss`, `metrics`,
+            `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
+            (see `recipes._compile.check_compile_options`). Here
+            `loss="auto"` is mean squared error and `metrics="auto"` is
+            `["mae"]`.
 
     Returns:
         A `keras.Model`, compiled unless `compile=False`.
@@ -126,10 +126,13 @@ def build_sequence_regressor(
     model.fit(x, y, epochs=2, batch_size=64)
     ```
     """
+    options = check_compile_options("build_sequence_regressor", compile_options)
     if preset is not None:
         chosen = check_preset(PRESETS, preset)
         cell = chosen.get("cell", cell)
         units = chosen.get("units", units)
+    timesteps = _check_timesteps(timesteps)
+    features = v.check_positive_int("features", features)
     units = v.check_positive_int("units", units)
     outputs = v.check_positive_int("outputs", outputs)
     inputs = keras.Input((timesteps, features), name="sequence")
@@ -145,18 +148,7 @@ def build_sequence_regressor(
     prediction = keras.layers.Dense(outputs, name="head")(x)
     model = keras.Model(inputs, prediction, name=f"{cell}_regressor")
     if compile:
-        compile_model(
-            model,
-            optimizer,
-            loss,
-            metrics,
-            "mse",
-            ["mae"],
-            learning_rate=learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-        )
+        compile_recipe(model, options, "mse", ["mae"])
     return model
 
 
@@ -171,13 +163,7 @@ def build_sequence_tagger(
     bidirectional=False,
     cell_options=None,
     compile=True,
-    optimizer="auto",
-    loss="auto",
-    metrics="auto",
-    learning_rate=1e-3,
-    clipnorm=None,
-    clipvalue=None,
-    global_clipnorm=None,
+    **compile_options,
 ):
     """A recurrent network labelling every step of a token sequence
     (e.g. the copy-memory task).
@@ -193,10 +179,12 @@ def build_sequence_tagger(
         embedding_dim: int or None (one-hot inputs). Default: None.
         cell, units, num_layers, bidirectional, cell_options: as in
             `build_sequence_regressor`.
-        compile, optimizer, loss, metrics, learning_rate, clipnorm,
-        clipvalue, global_clipnorm: as in `build_sequence_regressor`;
-            `"auto"` loss is sparse categorical cross-entropy and `"auto"`
-            metrics are `["accuracy"]`.
+        compile: bool, compile the model. Default: `True`.
+        **compile_options: `optimizer`, `loss`, `metrics`,
+            `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
+            (see `recipes._compile.check_compile_options`). Here
+            `loss="auto"` is sparse categorical cross-entropy and
+            `metrics="auto"` is `["accuracy"]`.
 
     Returns:
         A `keras.Model`, compiled unless `compile=False`.
@@ -212,6 +200,8 @@ def build_sequence_tagger(
     model.fit(x, y, epochs=1)
     ```
     """
+    options = check_compile_options("build_sequence_tagger", compile_options)
+    timesteps = _check_timesteps(timesteps)
     vocabulary_size = v.check_positive_int("vocabulary_size", vocabulary_size)
     num_classes = v.check_positive_int("num_classes", num_classes)
     inputs = keras.Input((timesteps,), dtype="int32", name="tokens")
@@ -238,16 +228,14 @@ def build_sequence_tagger(
     )(x)
     model = keras.Model(inputs, probabilities, name=f"{cell}_tagger")
     if compile:
-        compile_model(
-            model,
-            optimizer,
-            loss,
-            metrics,
-            "sparse_categorical_crossentropy",
-            ["accuracy"],
-            learning_rate=learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
+        compile_recipe(
+            model, options, "sparse_categorical_crossentropy", ["accuracy"]
         )
     return model
+
+
+def _check_timesteps(timesteps):
+    # None is Keras's variable length; `toolkit.validation` has no such rule.
+    if timesteps is None:
+        return None
+    return v.check_positive_int("timesteps", timesteps)

@@ -2,7 +2,11 @@
 
 import keras
 
-from recipes._compile import check_preset, resolve_optimizer
+from recipes._compile import (
+    check_compile_options,
+    check_preset,
+    compile_recipe,
+)
 from toolkit import layers
 from toolkit import validation as v
 
@@ -45,13 +49,7 @@ def build_tree_classifier(
     embedding_dropout=0.0,
     preset=None,
     compile=True,
-    optimizer="auto",
-    loss="auto",
-    metrics="auto",
-    learning_rate=1e-3,
-    clipnorm=None,
-    clipvalue=None,
-    global_clipnorm=None,
+    **compile_options,
 ):
     """A recursive network classifying trees, or every node of them.
 
@@ -80,16 +78,21 @@ def build_tree_classifier(
             skips them). Default: `"root"`.
         head_units: int or None, a hidden ReLU layer in the head.
         embedding_dropout: float in [0, 1), dropout on the word vectors.
-        preset: a key of `PRESETS`, whose values override the arguments.
+        preset: None or a key of `PRESETS`, whose values override the
+            arguments (and the `learning_rate` compile option):
+            `"listops_tree_lstm"` (N-ary Tree-LSTM, 64 units, 32-dimensional
+            words, a 64-unit hidden layer, learning rate 3e-3),
+            `"sst_rntn"` (RNTN, 25 units, a label per node) and
+            `"sst_tree_lstm"` (N-ary Tree-LSTM, 150 units, 300-dimensional
+            words, a label per node). Default: None.
         compile: bool, compile the model. Default: `True`.
-        optimizer: `"auto"` (Adam with `learning_rate` and clipping), an
-            optimizer name or instance.
-        loss: `"auto"` (sparse categorical cross-entropy, ignoring label -1
-            for `labels="nodes"`) or any Keras loss.
-        metrics: `"auto"` (accuracy; weighted by `sample_weight` for
-            `labels="nodes"`) or any Keras metrics.
-        learning_rate: float, used by `"auto"` or a named optimizer.
-        clipnorm, clipvalue, global_clipnorm: Keras's gradient clipping.
+        **compile_options: `optimizer`, `loss`, `metrics`,
+            `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
+            (see `recipes._compile.check_compile_options`). Here
+            `loss="auto"` is sparse categorical cross-entropy (ignoring
+            label -1 with `labels="nodes"`) and `metrics="auto"` is
+            accuracy (as `weighted_metrics`, weighted by `sample_weight`,
+            with `labels="nodes"`).
 
     Returns:
         A `keras.Model`, compiled unless `compile=False`.
@@ -109,6 +112,7 @@ def build_tree_classifier(
     model.fit(tree_inputs(batch), y, epochs=2, batch_size=64)
     ```
     """
+    options = check_compile_options("build_tree_classifier", compile_options)
     if preset is not None:
         chosen = check_preset(PRESETS, preset)
         composer = chosen.get("composer", composer)
@@ -116,7 +120,9 @@ def build_tree_classifier(
         embedding_dim = chosen.get("embedding_dim", embedding_dim)
         labels = chosen.get("labels", labels)
         head_units = chosen.get("head_units", head_units)
-        learning_rate = chosen.get("learning_rate", learning_rate)
+        options["learning_rate"] = chosen.get(
+            "learning_rate", options["learning_rate"]
+        )
     composer = v.check_choice("composer", composer, set(COMPOSERS))
     labels = v.check_choice("labels", labels, {"root", "nodes"})
     vocabulary_size = v.check_positive_int("vocabulary_size", vocabulary_size)
@@ -147,8 +153,10 @@ def build_tree_classifier(
     )(tokens)
     if embedding_dropout:
         x = keras.layers.Dropout(embedding_dropout, name="dropout")(x)
-    cls, options = COMPOSERS[composer]
-    roots, nodes = cls(units, name="composer", **options)(x, children, heights)
+    cls, composer_options = COMPOSERS[composer]
+    roots, nodes = cls(units, name="composer", **composer_options)(
+        x, children, heights
+    )
     x = roots if labels == "root" else nodes
     if head_units is not None:
         head_units = v.check_positive_int("head_units", head_units)
@@ -162,26 +170,15 @@ def build_tree_classifier(
         name=f"{composer}_tree_classifier",
     )
     if compile:
-        auto_metrics = metrics == "auto"
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(
-                ignore_class=-1 if labels == "nodes" else None
-            )
-        model.compile(
-            optimizer=resolve_optimizer(
-                optimizer,
-                learning_rate=learning_rate,
-                clipnorm=clipnorm,
-                clipvalue=clipvalue,
-                global_clipnorm=global_clipnorm,
+        per_node = labels == "nodes"
+        compile_recipe(
+            model,
+            options,
+            keras.losses.SparseCategoricalCrossentropy(
+                ignore_class=-1 if per_node else None
             ),
-            loss=loss,
-            metrics=(["accuracy"] if labels == "root" else None)
-            if auto_metrics
-            else metrics,
-            weighted_metrics=["accuracy"]
-            if auto_metrics and labels == "nodes"
-            else None,
+            None if per_node else ["accuracy"],
+            weighted_metrics=["accuracy"] if per_node else None,
         )
     return model
 

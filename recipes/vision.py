@@ -3,7 +3,11 @@ an MLP and a small CNN, with their keras-tuner search spaces."""
 
 import keras
 
-from recipes._compile import check_preset, compile_model
+from recipes._compile import (
+    check_compile_options,
+    check_preset,
+    compile_recipe,
+)
 from toolkit import validation as v
 from toolkit.tuning import search_spaces as spaces
 
@@ -31,13 +35,7 @@ def build_mlp_classifier(
     kernel_regularizer=None,
     preset=None,
     compile=True,
-    optimizer="auto",
-    loss="auto",
-    metrics="auto",
-    learning_rate=1e-3,
-    clipnorm=None,
-    clipvalue=None,
-    global_clipnorm=None,
+    **compile_options,
 ):
     """A multi-layer perceptron classifier.
 
@@ -55,14 +53,16 @@ def build_mlp_classifier(
         dropout: float in [0, 1), after each hidden layer. Default: 0.
         kernel_initializer, bias_initializer, kernel_regularizer: of every
             `Dense` layer (names, configs or objects).
-        preset: a key of `MLP_PRESETS`, overriding the defaults.
-        compile: bool. Default: `True`.
-        optimizer: `"auto"` (Adam with `learning_rate` and clipping), a
-            name or an optimizer.
-        loss: `"auto"` (sparse categorical cross-entropy) or a Keras loss.
-        metrics: `"auto"` (`["accuracy"]`) or Keras metrics.
-        learning_rate: float. Default: 1e-3.
-        clipnorm, clipvalue, global_clipnorm: Keras's gradient clipping.
+        preset: None or a key of `MLP_PRESETS`, whose values override the
+            arguments: `"digits_mlp"` (`hidden_units=(128, 64)`,
+            `dropout=0.1`) and `"digits_mlp_small"` (`hidden_units=(32,)`,
+            no dropout). Default: None.
+        compile: bool, compile the model. Default: `True`.
+        **compile_options: `optimizer`, `loss`, `metrics`,
+            `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
+            (see `recipes._compile.check_compile_options`). Here
+            `loss="auto"` is sparse categorical cross-entropy and
+            `metrics="auto"` is `["accuracy"]`.
 
     Returns:
         A `keras.Model` mapping images to class probabilities.
@@ -78,6 +78,7 @@ def build_mlp_classifier(
     model.fit(x, y, validation_data=validation, epochs=10)
     ```
     """
+    options = check_compile_options("build_mlp_classifier", compile_options)
     if preset is not None:
         chosen = check_preset(MLP_PRESETS, preset)
         hidden_units = chosen.get("hidden_units", hidden_units)
@@ -96,17 +97,11 @@ def build_mlp_classifier(
             x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
     outputs = _head(x, num_classes, layer_options)
     model = keras.Model(inputs, outputs, name="mlp_classifier")
-    return _maybe_compile(
-        model,
-        compile,
-        optimizer,
-        loss,
-        metrics,
-        learning_rate,
-        clipnorm,
-        clipvalue,
-        global_clipnorm,
-    )
+    if compile:
+        compile_recipe(
+            model, options, "sparse_categorical_crossentropy", ["accuracy"]
+        )
+    return model
 
 
 def build_cnn_classifier(
@@ -122,13 +117,7 @@ def build_cnn_classifier(
     kernel_regularizer=None,
     preset=None,
     compile=True,
-    optimizer="auto",
-    loss="auto",
-    metrics="auto",
-    learning_rate=1e-3,
-    clipnorm=None,
-    clipvalue=None,
-    global_clipnorm=None,
+    **compile_options,
 ):
     """A small convolutional classifier.
 
@@ -150,9 +139,16 @@ def build_cnn_classifier(
         dropout: float in [0, 1), before the dense layers. Default: 0.
         kernel_initializer, bias_initializer, kernel_regularizer: of every
             convolution and dense layer.
-        preset: a key of `CNN_PRESETS`.
-        compile, optimizer, loss, metrics, learning_rate, clipnorm,
-        clipvalue, global_clipnorm: as in `build_mlp_classifier`.
+        preset: None or a key of `CNN_PRESETS`, whose values override the
+            arguments: `"digits_cnn"` (`filters=(16, 32)`,
+            `dense_units=64`, `dropout=0.1`) and `"digits_cnn_small"`
+            (`filters=(8,)`, `dense_units=32`, no dropout). Default: None.
+        compile: bool, compile the model. Default: `True`.
+        **compile_options: `optimizer`, `loss`, `metrics`,
+            `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
+            (see `recipes._compile.check_compile_options`). Here
+            `loss="auto"` is sparse categorical cross-entropy and
+            `metrics="auto"` is `["accuracy"]`.
 
     Returns:
         A `keras.Model` mapping images to class probabilities.
@@ -168,6 +164,7 @@ def build_cnn_classifier(
     model.fit(x, y, validation_data=validation, epochs=10)
     ```
     """
+    options = check_compile_options("build_cnn_classifier", compile_options)
     if preset is not None:
         chosen = check_preset(CNN_PRESETS, preset)
         filters = chosen.get("filters", filters)
@@ -210,17 +207,11 @@ def build_cnn_classifier(
     x = keras.layers.Dense(dense_units, name="dense", **layer_options)(x)
     outputs = _head(x, num_classes, layer_options)
     model = keras.Model(inputs, outputs, name="cnn_classifier")
-    return _maybe_compile(
-        model,
-        compile,
-        optimizer,
-        loss,
-        metrics,
-        learning_rate,
-        clipnorm,
-        clipvalue,
-        global_clipnorm,
-    )
+    if compile:
+        compile_recipe(
+            model, options, "sparse_categorical_crossentropy", ["accuracy"]
+        )
+    return model
 
 
 def mlp_classifier_search_space(hp):
@@ -298,30 +289,3 @@ def _dense_options(
 def _head(x, num_classes, layer_options):
     options = {**layer_options, "activation": "softmax"}
     return keras.layers.Dense(num_classes, name="head", **options)(x)
-
-
-def _maybe_compile(
-    model,
-    compile,
-    optimizer,
-    loss,
-    metrics,
-    learning_rate,
-    clipnorm,
-    clipvalue,
-    global_clipnorm,
-):
-    if compile:
-        compile_model(
-            model,
-            optimizer,
-            loss,
-            metrics,
-            "sparse_categorical_crossentropy",
-            ["accuracy"],
-            learning_rate=learning_rate,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-        )
-    return model

@@ -1,4 +1,4 @@
-"""Checks every layer's tests need (see ../shared/STYLE.md, "Tests")."""
+"""Checks every layer's tests need (the house style's "Tests" list)."""
 
 import keras
 import numpy as np

@@ -46,9 +46,27 @@ def test_compile_defaults_and_clipping_reach_keras():
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_presets_build(preset):
-    model = build_sequence_regressor(10, 2, preset=preset, compile=False)
-    assert model.name == f"{PRESETS[preset]['cell']}_regressor"
+def test_presets_build_with_their_values(preset):
+    values = PRESETS[preset]
+    # A preset key this test does not check must be added to it.
+    assert set(values) <= {"cell", "units"}
+    # The preset overrides the arguments it sets.
+    model = build_sequence_regressor(
+        10, 2, cell="keras_gru", units=3, preset=preset, compile=False
+    )
+    assert model.name == f"{values['cell']}_regressor"
+    recurrent = [
+        layer for layer in model.layers if isinstance(layer, keras.layers.RNN)
+    ]
+    assert [type(layer) for layer in recurrent] == [
+        RECURRENT_LAYERS[values["cell"]]
+    ]
+    assert recurrent[0].cell.units == values["units"]
+
+
+def test_docstring_names_every_preset():
+    for preset in PRESETS:
+        assert f'`"{preset}"`' in build_sequence_regressor.__doc__
 
 
 def test_cell_options_are_passed_on():
@@ -64,6 +82,8 @@ def test_cell_options_are_passed_on():
         ({"cell": "transformer"}, r"`cell` must be one of .*'lstm'"),
         ({"preset": "nope"}, r"`preset` must be one of"),
         ({"units": 0}, "`units`"),
+        ({"timesteps": 0}, "`timesteps` must be a positive integer"),
+        ({"features": 2.5}, "`features` must be a positive integer"),
         ({"num_layers": 0}, "`num_layers`"),
         ({"optimizer": "adamw2"}, r"`optimizer` must be 'auto'"),
         (
@@ -73,5 +93,27 @@ def test_cell_options_are_passed_on():
     ],
 )
 def test_invalid_arguments(kwargs, match):
+    arguments = {"timesteps": 5, "features": 2, **kwargs}
     with pytest.raises(ValueError, match=match):
-        build_sequence_regressor(5, 2, **kwargs)
+        build_sequence_regressor(**arguments)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"timesteps": -1}, "`timesteps` must be a positive integer"),
+        ({"vocabulary_size": 0}, "`vocabulary_size`"),
+        ({"num_classes": 0}, "`num_classes`"),
+        ({"embedding_dim": 0}, "`embedding_dim`"),
+        ({"num_layers": 0}, "`num_layers`"),
+    ],
+)
+def test_tagger_invalid_arguments(kwargs, match):
+    arguments = {"timesteps": 5, "vocabulary_size": 4, "num_classes": 3}
+    with pytest.raises(ValueError, match=match):
+        build_sequence_tagger(**{**arguments, **kwargs})
+
+
+def test_variable_length_sequences():
+    model = build_sequence_regressor(None, 2, units=3, compile=False)
+    assert model.input_shape == (None, None, 2)

@@ -107,10 +107,46 @@ def test_learns_flat_listops_max():
     assert history.history["accuracy"][-1] > 0.35  # chance is 0.1
 
 
-def test_presets_build():
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_build_with_their_values(preset):
+    values = PRESETS[preset]
+    # A preset key this test does not check must be added to it.
+    assert set(values) <= {
+        "composer",
+        "units",
+        "embedding_dim",
+        "head_units",
+        "labels",
+        "learning_rate",
+    }
+    model = build_tree_classifier(20, 5, preset=preset, compile=False)
+    assert not model.compiled
+    cls, options = COMPOSERS[values["composer"]]
+    composer = model.get_layer("composer")
+    assert type(composer) is cls
+    for key, value in options.items():
+        assert getattr(composer, key) == value
+    assert composer.units == values["units"]
+    embedding_dim = values.get("embedding_dim", values["units"])
+    assert model.get_layer("embedding").output_dim == embedding_dim
+    names = [layer.name for layer in model.layers]
+    if "head_units" in values:
+        assert model.get_layer("hidden").units == values["head_units"]
+    else:
+        assert "hidden" not in names
+    if values.get("labels", "root") == "root":
+        assert model.output_shape == (None, 5)
+    else:
+        assert model.output_shape == (None, None, 5)
+    # The preset's learning rate overrides the compile option.
+    compiled = build_tree_classifier(20, 5, preset=preset, learning_rate=0.5)
+    rate = keras.ops.convert_to_numpy(compiled.optimizer.learning_rate)
+    assert float(rate) == pytest.approx(values.get("learning_rate", 0.5))
+
+
+def test_docstring_names_every_preset():
     for preset in PRESETS:
-        model = build_tree_classifier(20, 5, preset=preset, compile=False)
-        assert not model.compiled
+        assert f'`"{preset}"`' in build_tree_classifier.__doc__
 
 
 def test_search_space_and_two_trial_search(sst, tmp_path):

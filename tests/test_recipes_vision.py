@@ -55,12 +55,56 @@ def test_fit_and_save_load(tmp_path):
     assert_saves_and_loads(mlp, x, tmp_path)
 
 
-def test_presets_build_and_uncompiled():
-    for preset in MLP_PRESETS:
-        assert build_mlp_classifier(preset=preset).optimizer is not None
-    for preset in CNN_PRESETS:
-        assert build_cnn_classifier(preset=preset).optimizer is not None
+def _layers(model, cls):
+    return [layer for layer in model.layers if type(layer) is cls]
+
+
+def _dropout_rates(model):
+    return [layer.rate for layer in _layers(model, keras.layers.Dropout)]
+
+
+@pytest.mark.parametrize("preset", sorted(MLP_PRESETS))
+def test_mlp_presets_build_with_their_values(preset):
+    values = MLP_PRESETS[preset]
+    # A preset key this test does not check must be added to it.
+    assert set(values) <= {"hidden_units", "dropout"}
+    # The preset overrides the arguments it sets.
+    model = build_mlp_classifier(
+        hidden_units=(3, 3, 3), dropout=0.4, preset=preset
+    )
+    assert model.optimizer is not None
+    widths = [layer.units for layer in _layers(model, keras.layers.Dense)]
+    assert widths == [*values["hidden_units"], 10]
+    dropout = values["dropout"]
+    expected = [dropout] * len(values["hidden_units"]) if dropout else []
+    assert _dropout_rates(model) == expected
+
+
+@pytest.mark.parametrize("preset", sorted(CNN_PRESETS))
+def test_cnn_presets_build_with_their_values(preset):
+    values = CNN_PRESETS[preset]
+    # A preset key this test does not check must be added to it.
+    assert set(values) <= {"filters", "dense_units", "dropout"}
+    model = build_cnn_classifier(
+        filters=(3,), dense_units=3, dropout=0.4, preset=preset
+    )
+    assert model.optimizer is not None
+    convolutions = _layers(model, keras.layers.Conv2D)
+    assert [layer.filters for layer in convolutions] == list(values["filters"])
+    assert model.get_layer("dense").units == values["dense_units"]
+    dropout = values["dropout"]
+    assert _dropout_rates(model) == ([dropout] if dropout else [])
+
+
+def test_uncompiled():
     assert not build_mlp_classifier(compile=False).compiled
+
+
+def test_docstrings_name_every_preset():
+    for preset in MLP_PRESETS:
+        assert f'`"{preset}"`' in build_mlp_classifier.__doc__
+    for preset in CNN_PRESETS:
+        assert f'`"{preset}"`' in build_cnn_classifier.__doc__
 
 
 @pytest.mark.parametrize(
@@ -84,16 +128,33 @@ def test_search_space_defaults_build(builder, space, flat):
     ) == pytest.approx(1e-3)
 
 
-def test_errors():
-    with pytest.raises(ValueError, match="`hidden_units` must be a non-empty"):
-        build_mlp_classifier(hidden_units=())
-    with pytest.raises(ValueError, match="`dropout` must be a number"):
-        build_mlp_classifier(dropout=1.0)
-    with pytest.raises(ValueError, match="`preset` must be one of"):
-        build_mlp_classifier(preset="huge")
-    with pytest.raises(ValueError, match="`input_shape` must be"):
-        build_cnn_classifier(input_shape=(64,))
-    with pytest.raises(ValueError, match="too many for an image"):
-        build_cnn_classifier(filters=(4, 4, 4, 4))
-    with pytest.raises(ValueError, match="`activation` must be the name"):
-        build_cnn_classifier(activation="wiggle")
+@pytest.mark.parametrize(
+    "builder, kwargs, match",
+    [
+        (
+            build_mlp_classifier,
+            {"hidden_units": ()},
+            "`hidden_units` must be a non-empty",
+        ),
+        (build_mlp_classifier, {"dropout": 1.0}, "`dropout` must be a number"),
+        (build_mlp_classifier, {"preset": "huge"}, "`preset` must be one of"),
+        (
+            build_cnn_classifier,
+            {"input_shape": (64,)},
+            "`input_shape` must be",
+        ),
+        (
+            build_cnn_classifier,
+            {"filters": (4, 4, 4, 4)},
+            "too many for an image",
+        ),
+        (
+            build_cnn_classifier,
+            {"activation": "wiggle"},
+            "`activation` must be the name",
+        ),
+    ],
+)
+def test_errors(builder, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        builder(**kwargs)
