@@ -206,6 +206,9 @@ def test_config_round_trip():
     assert clone.periods == (1, 3, 9, 27)
     layer = ClockworkRNN(U, periods=[1, 2, 4], return_sequences=True)
     assert assert_config_round_trip(layer).cell.periods == (1, 2, 4)
+    # Configs saved before the layer's signature was explicit still load.
+    old = {**layer.get_config(), "hoist_projection": False}
+    assert ClockworkRNN.from_config(old).get_config() == layer.get_config()
 
 
 @pytest.mark.parametrize("wrap", ["rnn", "bidirectional", "clockwork_rnn"])
