@@ -1,5 +1,7 @@
 """Tree composers: checked against a plain recursive NumPy evaluation."""
 
+import inspect
+
 import keras
 import numpy as np
 import pytest
@@ -269,6 +271,20 @@ def test_weight_counts():
     assert built(TreeLSTMComposer(u, variant="child_sum"), 3) == (
         d * 3 * u + u * 3 * u + u * u + 3 * u + u
     )
+
+
+@pytest.mark.parametrize(
+    "composer_class", [RecursiveComposer, RNTNComposer, TreeLSTMComposer]
+)
+def test_signature_and_config_cover_every_argument(composer_class):
+    params = inspect.signature(composer_class).parameters
+    assert list(params)[-1] == "kwargs"
+    config = composer_class(4).get_config()
+    assert set(params) - {"kwargs"} <= set(config)
+    if composer_class is RNTNComposer:  # every RecursiveComposer argument
+        assert set(inspect.signature(RecursiveComposer).parameters) <= set(
+            params
+        )
 
 
 # ------------------------------------------------------------ errors
