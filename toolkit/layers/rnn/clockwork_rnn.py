@@ -110,7 +110,7 @@ class ClockworkRNN(ProjectedRNN):
         zero_output_for_mask=False,
         **kwargs,
     ):
-        # Configs saved before carry it; this layer always hoists.
+        # Older configs carry `hoist_projection`; this layer always hoists.
         kwargs.pop("hoist_projection", None)
         cell = ClockworkCell(
             units,

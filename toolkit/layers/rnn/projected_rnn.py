@@ -23,7 +23,7 @@ class ProjectedRNN(keras.layers.RNN):
     (the tests check it). It is off by default: on TensorFlow's CPU loop
     the per-step input then grows from `features` to
     `num_blocks * units` columns, and reading it and its gradient cost more
-    than the per-step products saved (see the RNN cells benchmark).
+    than the per-step products saved (`bench/rnn_cells.py` measures it).
 
     Subclasses set `cell_class` and build the cell in `__init__`.
     """
