@@ -206,6 +206,9 @@ def test_config_round_trip():
     assert clone.periods == (1, 3, 9, 27)
     layer = ClockworkRNN(U, periods=[1, 2, 4], return_sequences=True)
     assert assert_config_round_trip(layer).cell.periods == (1, 2, 4)
+    # Configs saved before the layer's signature was explicit still load.
+    old = {**layer.get_config(), "hoist_projection": False}
+    assert ClockworkRNN.from_config(old).get_config() == layer.get_config()
 
 
 @pytest.mark.parametrize("wrap", ["rnn", "bidirectional", "clockwork_rnn"])
@@ -229,14 +232,19 @@ def test_recipe_uses_the_clockwork_layer():
     model.fit(_x(), np.ones((B, 1)), epochs=1, verbose=0)
 
 
-def test_errors():
+def test_units_not_divisible_by_modules():
     with pytest.raises(ValueError, match="`units` must be divisible"):
         ClockworkCell(5, periods=(1, 2))
-    for bad in ((), (1, 1), (0, 2), (2.5,)):
-        with pytest.raises(ValueError, match="`periods` must be a non-empty"):
-            ClockworkCell(4, periods=bad)
+
+
+@pytest.mark.parametrize("bad", [(), (1, 1), (0, 2), (2.5,)])
+def test_bad_periods(bad):
+    with pytest.raises(ValueError, match="`periods` must be a non-empty"):
+        ClockworkCell(4, periods=bad)
+
+
+@pytest.mark.parametrize("count", [1, 2], ids=["one_state", "two_h_states"])
+def test_wrong_states(count):
     layer = ClockworkRNN(U, periods=PERIODS)
     with pytest.raises(ValueError, match="expects two state tensors"):
-        layer(_x(), initial_state=[np.zeros((B, U), "float32")])
-    with pytest.raises(ValueError, match="expects two state tensors"):
-        layer(_x(), initial_state=[np.zeros((B, U), "float32")] * 2)
+        layer(_x(), initial_state=[np.zeros((B, U), "float32")] * count)

@@ -1,5 +1,7 @@
 """Tree composers: checked against a plain recursive NumPy evaluation."""
 
+import inspect
+
 import keras
 import numpy as np
 import pytest
@@ -271,21 +273,65 @@ def test_weight_counts():
     )
 
 
+@pytest.mark.parametrize(
+    "composer_class", [RecursiveComposer, RNTNComposer, TreeLSTMComposer]
+)
+def test_signature_and_config_cover_every_argument(composer_class):
+    params = inspect.signature(composer_class).parameters
+    assert list(params)[-1] == "kwargs"
+    config = composer_class(4).get_config()
+    assert set(params) - {"kwargs"} <= set(config)
+    if composer_class is RNTNComposer:  # every RecursiveComposer argument
+        assert set(inspect.signature(RecursiveComposer).parameters) <= set(
+            params
+        )
+
+
 # ------------------------------------------------------------ errors
-def test_errors():
-    with pytest.raises(ValueError, match="Argument `units`"):
-        RecursiveComposer(0)
-    with pytest.raises(ValueError, match="Argument `variant`"):
-        TreeLSTMComposer(4, variant="dependency")
-    with pytest.raises(ValueError, match="Argument `activation`"):
-        RecursiveComposer(4, activation="no-such")
-    with pytest.raises(ValueError, match="Argument `tensor_initializer`"):
-        RNTNComposer(4, tensor_initializer="no-such")
-    with pytest.raises(ValueError, match="must equal `units`"):
-        RecursiveComposer(4).build((1, 3, 5), (1, 3, 2), (1, 3))
-    with pytest.raises(ValueError, match="children.*must be 2"):
-        RNTNComposer(4).build((1, 3, 4), (1, 3, 3), (1, 3))
-    with pytest.raises(ValueError, match="children.*must be defined"):
-        TreeLSTMComposer(4).build((1, 3, 4), (1, 3, None), (1, 3))
-    with pytest.raises(ValueError, match="`inputs`.*must be defined"):
-        TreeLSTMComposer(4).build((1, 3, None), (1, 3, 2), (1, 3))
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: RecursiveComposer(0), "Argument `units`"),
+        (
+            lambda: TreeLSTMComposer(4, variant="dependency"),
+            "Argument `variant`",
+        ),
+        (
+            lambda: RecursiveComposer(4, activation="no-such"),
+            "Argument `activation`",
+        ),
+        (
+            lambda: RNTNComposer(4, tensor_initializer="no-such"),
+            "Argument `tensor_initializer`",
+        ),
+        (
+            lambda: RecursiveComposer(4).build((1, 3, 5), (1, 3, 2), (1, 3)),
+            "must equal `units`",
+        ),
+        (
+            lambda: RNTNComposer(4).build((1, 3, 4), (1, 3, 3), (1, 3)),
+            "children.*must be 2",
+        ),
+        (
+            lambda: TreeLSTMComposer(4).build((1, 3, 4), (1, 3, None), (1, 3)),
+            "children.*must be defined",
+        ),
+        (
+            lambda: TreeLSTMComposer(4).build((1, 3, None), (1, 3, 2), (1, 3)),
+            "`inputs`.*must be defined",
+        ),
+    ],
+    ids=[
+        "units",
+        "variant",
+        "activation",
+        "tensor_initializer",
+        "leaf_inputs",
+        "rntn_arity",
+        "undefined_arity",
+        "undefined_features",
+    ],
+)
+def test_errors(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -249,26 +249,37 @@ def test_recipe_uses_the_leaky_layer():
     model.fit(_x(), np.ones((B, 1)), epochs=1, verbose=0)
 
 
-def test_errors():
-    with pytest.raises(ValueError, match="`mode` must be one of"):
-        LeakyCell(U, mode="slow")
-    with pytest.raises(ValueError, match="`alpha` is required with mode="):
-        LeakyCell(U, mode="fixed")
-    with pytest.raises(ValueError, match="`alpha` is only used with mode="):
-        LeakyCell(U, alpha=0.5)
-    for bad in (1.0, -0.1, 1.5, [0.5] * (U - 1), [[0.5] * U], "a", True):
-        with pytest.raises(ValueError, match=r"`alpha` must be a number in"):
-            LeakyCell(U, mode="fixed", alpha=bad)
-    with pytest.raises(ValueError, match=r"`alpha` must be a number in"):
-        LeakyCell(U, mode="fixed", alpha=[0.5] * (U - 1) + [1.0])
-    with pytest.raises(ValueError, match="`tau_min` must be a number in"):
-        LeakyCell(U, tau_min=0.5)
-    with pytest.raises(ValueError, match="`tau_max` must be >= `tau_min`"):
-        LeakyCell(U, tau_min=10, tau_max=5)
-    with pytest.raises(ValueError, match="`tau_min` must be > 1 with mode"):
-        LeakyCell(U, mode="learned", tau_min=1.0)
-    with pytest.raises(ValueError, match="`units` must be a positive"):
-        LeakyCell(0)
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"mode": "slow"}, "`mode` must be one of"),
+        ({"mode": "fixed"}, "`alpha` is required with mode="),
+        ({"alpha": 0.5}, "`alpha` is only used with mode="),
+        *[
+            ({"mode": "fixed", "alpha": bad}, r"`alpha` must be a number in")
+            for bad in (
+                1.0,
+                -0.1,
+                1.5,
+                [0.5] * (U - 1),
+                [[0.5] * U],
+                "a",
+                True,
+                [0.5] * (U - 1) + [1.0],
+            )
+        ],
+        ({"tau_min": 0.5}, "`tau_min` must be a number in"),
+        ({"tau_min": 10, "tau_max": 5}, "`tau_max` must be >= `tau_min`"),
+        (
+            {"mode": "learned", "tau_min": 1.0},
+            "`tau_min` must be > 1 with mode",
+        ),
+        ({"units": 0}, "`units` must be a positive"),
+    ],
+)
+def test_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LeakyCell(**{"units": U, **kwargs})
 
 
 @pytest.mark.parametrize(

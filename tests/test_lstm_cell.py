@@ -234,6 +234,7 @@ def test_config_round_trip():
         ({"units": 4, "bias_regularizer": "nope"}, "`bias_regularizer`"),
         ({"units": 4, "peephole_constraint": "nope"}, "`peephole_constraint`"),
         ({"units": 4, "layer_norm_epsilon": 0.0}, "`layer_norm_epsilon`"),
+        ({"units": 4, "seed": -1}, r"`seed` must be None or an int >= 0"),
     ],
 )
 def test_invalid_arguments(kwargs, match):

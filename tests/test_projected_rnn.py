@@ -1,4 +1,9 @@
-"""Sequence-layer behaviour shared by `toolkit.layers.LSTM` and `GRU`."""
+"""Sequence-layer behaviour shared by the `ProjectedRNN` layers (`LSTM`,
+`GRU`, `LeakyRNN`, `SkipRNN`, `ClockworkRNN`) and their cells."""
+
+import inspect
+import pydoc
+import re
 
 import keras
 import numpy as np
@@ -9,10 +14,28 @@ from tests.helpers import (
     assert_saves_and_loads,
     randomize_weights,
 )
-from toolkit.layers import GRU, LSTM, GRUCell, LSTMCell
+from toolkit.layers import (
+    GRU,
+    LSTM,
+    ClockworkCell,
+    ClockworkRNN,
+    GRUCell,
+    LeakyCell,
+    LeakyRNN,
+    LSTMCell,
+    SkipCell,
+    SkipRNN,
+)
 
 BATCH, TIME, FEATURES, UNITS = 3, 6, 4, 5
 LAYERS = pytest.mark.parametrize("layer_class", [LSTM, GRU])
+SEQUENCE_LAYERS = [LSTM, GRU, LeakyRNN, SkipRNN, ClockworkRNN]
+#: `keras.layers.RNN`'s own arguments, which every sequence layer takes.
+RNN_ARGUMENTS = {
+    name: param
+    for name, param in inspect.signature(keras.layers.RNN).parameters.items()
+    if name not in ("cell", "kwargs")
+}
 BOTH_PATHS = pytest.mark.parametrize(
     "hoist", [False, True], ids=["per_step", "hoisted"]
 )
@@ -39,6 +62,12 @@ def built(layer_class, **kwargs):
         (LSTM, LSTMCell, {"peephole": True, "layer_norm": True}),
         (GRU, GRUCell, {"reset_after": False, "layer_norm": True}),
         (GRU, GRUCell, {}),
+        (LeakyRNN, LeakyCell, {"mode": "learned", "layer_norm": True}),
+        (LeakyRNN, LeakyCell, {"mode": "fixed", "alpha": 0.5}),
+        # SkipRNN's three paths at TIME=6: step by step, blocks, chains.
+        (SkipRNN, SkipCell, {"delays": (1, 3)}),
+        (SkipRNN, SkipCell, {"delays": (1, 6)}),
+        (SkipRNN, SkipCell, {"delays": (2,)}),
     ],
 )
 @BOTH_PATHS
@@ -55,6 +84,54 @@ def test_sequence_layer_equals_cell_in_keras_rnn(
     reference.build(x.shape)
     reference.set_weights(ours.get_weights())
     np.testing.assert_allclose(ours(x), reference(x), atol=1e-6)
+
+
+def test_clockwork_rnn_equals_cell_in_keras_rnn():
+    # ClockworkRNN always hoists: it has no `hoist_projection` to vary.
+    x = inputs()
+    options = {"periods": (1, 2, 3)}
+    ours = ClockworkRNN(6, return_sequences=True, **options)
+    ours.build(x.shape)
+    randomize_weights(ours)
+    reference = keras.layers.RNN(
+        ClockworkCell(6, **options), return_sequences=True
+    )
+    reference.build(x.shape)
+    reference.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours(x), reference(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("layer_class", SEQUENCE_LAYERS)
+def test_signature_is_the_cells_plus_the_rnn_layers(layer_class):
+    params = inspect.signature(layer_class).parameters
+    cell_params = inspect.signature(layer_class.cell_class).parameters
+    for name, param in cell_params.items():
+        assert name in params, name
+        assert params[name].default == param.default, name
+    assert len(RNN_ARGUMENTS) >= 6  # return_sequences, ..., unroll, ...
+    for name, param in RNN_ARGUMENTS.items():
+        assert params[name].default == param.default, name
+    hoistable = layer_class is not ClockworkRNN
+    assert ("hoist_projection" in params) == hoistable
+    assert list(params)[-1] == "kwargs"
+    assert not any(p.kind is p.VAR_POSITIONAL for p in params.values())
+    for name in params:  # every argument is in `Args:`
+        assert re.search(rf"\b{name}\b", layer_class.__doc__), name
+    shown = pydoc.render_doc(layer_class, renderer=pydoc.plaintext)
+    assert f"{layer_class.__name__}(units, " in shown
+    assert "return_sequences=False" in shown
+
+
+@pytest.mark.parametrize(
+    "layer_class",
+    [LSTMCell, GRUCell, LeakyCell, SkipCell, ClockworkCell, *SEQUENCE_LAYERS],
+)
+def test_config_covers_every_argument(layer_class):
+    params = set(inspect.signature(layer_class).parameters) - {"kwargs"}
+    layer = layer_class(8)  # divisible by ClockworkCell's four periods
+    assert params <= set(layer.get_config())
+    clone = layer_class.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
 
 
 @LAYERS

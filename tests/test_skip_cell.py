@@ -285,18 +285,33 @@ def test_recipes_use_skip_and_dilated():
     stacked.fit(_x(), np.ones((B, 1)), epochs=1, verbose=0)
 
 
-def test_errors():
-    for bad in (0, (), (1, 1), (1, -2), (1.5,), "ab", (True,), None):
-        with pytest.raises(ValueError, match="`delays` must be a non-empty"):
-            SkipCell(U, delays=bad)
-    with pytest.raises(ValueError, match="`dilations` must be a non-empty"):
-        dilated_stack(U, dilations=(1, 0))
-    with pytest.raises(ValueError, match="`dilations` must be a positive"):
-        dilated_stack(U, dilations=0)
-    with pytest.raises(ValueError, match="do not pass `delays`"):
-        dilated_stack(U, delays=(1,))
+@pytest.mark.parametrize(
+    "bad", [0, (), (1, 1), (1, -2), (1.5,), "ab", (True,), None]
+)
+def test_bad_delays(bad):
+    with pytest.raises(ValueError, match="`delays` must be a non-empty"):
+        SkipCell(U, delays=bad)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"dilations": (1, 0)}, "`dilations` must be a non-empty"),
+        ({"dilations": 0}, "`dilations` must be a positive"),
+        ({"delays": (1,)}, "do not pass `delays`"),
+    ],
+)
+def test_dilated_stack_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        dilated_stack(U, **kwargs)
+
+
+def test_wrong_number_of_states():
     layer = SkipRNN(U, delays=(1, 3))
     with pytest.raises(ValueError, match="expects max\\(delays\\)=3 state"):
         layer(_x(), initial_state=[np.zeros((B, U), "float32")] * 2)
+
+
+def test_undefined_feature_dimension():
     with pytest.raises(ValueError, match="must be defined"):
         SkipCell(U).build((None, None))

@@ -43,9 +43,7 @@ def push_loop(compose, pending, destinations, present, starts, sizes, arity):
 
     def body(step, pending, states):
         start, size = starts[step], sizes[step]
-        # the children of this step's nodes are the front of the buffer
-        # (split, not slicing: the gradient of a split is a concatenation,
-        # far cheaper than the gradient of a strided slice)
+        # Children at the front, by `split`: a slice's gradient costs more.
         block, pending = tf.split(pending, [size * arity, -1])
         block = tf.reshape(block, (size, arity, width))
         mask = tf.cast(present[start : start + size], pending.dtype)

@@ -75,26 +75,26 @@ class RecursiveComposer(TreeComposer):
         dynamic_batching=True,
         **kwargs,
     ):
-        activation_fn = v.get_activation("activation", activation)
-        inits = {
-            "kernel_initializer": v.get_initializer(
-                "kernel_initializer", kernel_initializer
-            ),
-            "bias_initializer": v.get_initializer(
-                "bias_initializer", bias_initializer
-            ),
-            "kernel_regularizer": v.get_regularizer(
-                "kernel_regularizer", kernel_regularizer
-            ),
-            "bias_regularizer": v.get_regularizer(
-                "bias_regularizer", bias_regularizer
-            ),
-        }
+        activation = v.get_activation("activation", activation)
+        kernel_initializer = v.get_initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        bias_initializer = v.get_initializer(
+            "bias_initializer", bias_initializer
+        )
+        kernel_regularizer = v.get_regularizer(
+            "kernel_regularizer", kernel_regularizer
+        )
+        bias_regularizer = v.get_regularizer(
+            "bias_regularizer", bias_regularizer
+        )
         super().__init__(units, dynamic_batching=dynamic_batching, **kwargs)
-        self.activation = activation_fn
+        self.activation = activation
         self.use_bias = bool(use_bias)
-        for key, value in inits.items():
-            setattr(self, key, value)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
 
     def _check_leaf_inputs(self, inputs_shape):
         if inputs_shape[-1] != self.units:

@@ -27,12 +27,17 @@ class RNTNComposer(RecursiveComposer):
 
     Args:
         units: int, size of every node vector (and of the leaf inputs).
-        tensor_initializer: initializer of `V`. Default:
+        activation: activation of the composition. Default: `"tanh"`.
+        use_bias: bool. Default: True.
+        kernel_initializer: initializer of `W`. Default: `"glorot_uniform"`.
+        bias_initializer: initializer of `b`. Default: `"zeros"`.
+        tensor_initializer: initializer of `V`. Default (None):
             `RandomNormal(stddev=0.01)`.
+        kernel_regularizer: regularizer of `W`. Default: None.
+        bias_regularizer: regularizer of `b`. Default: None.
         tensor_regularizer: regularizer of `V`. Default: None.
-        **kwargs: the other arguments of `RecursiveComposer` (activation,
-            use_bias, kernel/bias initializers and regularizers,
-            dynamic_batching) and of `keras.layers.Layer`.
+        dynamic_batching: bool, see `TreeComposer`. Default: True.
+        **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
         inputs: `(batch, max_nodes, units)` node inputs (leaves read).
@@ -55,7 +60,18 @@ class RNTNComposer(RecursiveComposer):
     """
 
     def __init__(
-        self, units, tensor_initializer=None, tensor_regularizer=None, **kwargs
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        tensor_initializer=None,
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        tensor_regularizer=None,
+        dynamic_batching=True,
+        **kwargs,
     ):
         if tensor_initializer is None:
             tensor_initializer = keras.initializers.RandomNormal(stddev=0.01)
@@ -65,7 +81,17 @@ class RNTNComposer(RecursiveComposer):
         tensor_regularizer = v.get_regularizer(
             "tensor_regularizer", tensor_regularizer
         )
-        super().__init__(units, **kwargs)
+        super().__init__(
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            dynamic_batching=dynamic_batching,
+            **kwargs,
+        )
         self.tensor_initializer = tensor_initializer
         self.tensor_regularizer = tensor_regularizer
 

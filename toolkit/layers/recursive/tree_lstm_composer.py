@@ -96,23 +96,33 @@ class TreeLSTMComposer(TreeComposer):
         **kwargs,
     ):
         variant = v.check_choice("variant", variant, {"n_ary", "child_sum"})
-        options = {}
-        for part, init, reg in (
-            ("kernel", kernel_initializer, kernel_regularizer),
-            ("recurrent", recurrent_initializer, recurrent_regularizer),
-            ("bias", bias_initializer, bias_regularizer),
-        ):
-            options[f"{part}_initializer"] = v.get_initializer(
-                f"{part}_initializer", init
-            )
-            options[f"{part}_regularizer"] = v.get_regularizer(
-                f"{part}_regularizer", reg
-            )
+        kernel_initializer = v.get_initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        recurrent_initializer = v.get_initializer(
+            "recurrent_initializer", recurrent_initializer
+        )
+        bias_initializer = v.get_initializer(
+            "bias_initializer", bias_initializer
+        )
+        kernel_regularizer = v.get_regularizer(
+            "kernel_regularizer", kernel_regularizer
+        )
+        recurrent_regularizer = v.get_regularizer(
+            "recurrent_regularizer", recurrent_regularizer
+        )
+        bias_regularizer = v.get_regularizer(
+            "bias_regularizer", bias_regularizer
+        )
         super().__init__(units, dynamic_batching=dynamic_batching, **kwargs)
         self.variant = variant
         self.unit_forget_bias = bool(unit_forget_bias)
-        for key, value in options.items():
-            setattr(self, key, value)
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.recurrent_regularizer = recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
 
     @property
     def state_size(self):

@@ -1,16 +1,17 @@
 """The clockwork RNN cell (Koutnik et al. 2014)."""
 
+import keras
 import numpy as np
 from keras import ops
 
 from toolkit import validation as v
 from toolkit.api_export import register
-from toolkit.layers.rnn.gated_cell import GatedCell
+from toolkit.layers.rnn.projected_cell import ProjectedCell
 from toolkit.layers.rnn.skip_cell import check_delays
 
 
 @register
-class ClockworkCell(GatedCell):
+class ClockworkCell(ProjectedCell):
     """Modules of units updating at different periods, slow feeding fast.
 
     The notes' "removing connections" (Deep Learning, section 10.9.3): the
@@ -57,7 +58,7 @@ class ClockworkCell(GatedCell):
             Default: 0.
         recurrent_dropout: float in [0, 1), dropout on `h_{t-1}` where it
             enters `a_t`, same mask at every step. Default: 0.
-        seed: int or None, seed of the dropout masks. Default: `None`.
+        seed: int >= 0 or None, seed of the dropout masks. Default: `None`.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -85,8 +86,7 @@ class ClockworkCell(GatedCell):
         Goodfellow, Bengio & Courville, "Deep Learning", section 10.9.3.
     """
 
-    num_gates = 1
-    gateless = True
+    num_blocks = 1
 
     def __init__(
         self,
@@ -111,6 +111,38 @@ class ClockworkCell(GatedCell):
         **kwargs,
     ):
         units = v.check_positive_int("units", units)
+        activation = v.get_activation("activation", activation)
+        layer_norm_epsilon = v.check_positive(
+            "layer_norm_epsilon", layer_norm_epsilon
+        )
+        kernel_initializer = v.get_initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        recurrent_initializer = v.get_initializer(
+            "recurrent_initializer", recurrent_initializer
+        )
+        bias_initializer = v.get_initializer(
+            "bias_initializer", bias_initializer
+        )
+        kernel_regularizer = v.get_regularizer(
+            "kernel_regularizer", kernel_regularizer
+        )
+        recurrent_regularizer = v.get_regularizer(
+            "recurrent_regularizer", recurrent_regularizer
+        )
+        bias_regularizer = v.get_regularizer(
+            "bias_regularizer", bias_regularizer
+        )
+        kernel_constraint = v.get_constraint(
+            "kernel_constraint", kernel_constraint
+        )
+        recurrent_constraint = v.get_constraint(
+            "recurrent_constraint", recurrent_constraint
+        )
+        bias_constraint = v.get_constraint("bias_constraint", bias_constraint)
+        dropout = v.check_rate("dropout", dropout)
+        recurrent_dropout = v.check_rate("recurrent_dropout", recurrent_dropout)
+        seed = v.check_seed(seed)
         periods = check_delays(periods, name="periods")
         if units % len(periods):
             raise ValueError(
@@ -118,26 +150,25 @@ class ClockworkCell(GatedCell):
                 f"modules, len(periods)={len(periods)}. "
                 f"Received: units={units}"
             )
-        super().__init__(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            layer_norm=layer_norm,
-            layer_norm_epsilon=layer_norm_epsilon,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = activation
+        self.use_bias = bool(use_bias)
+        self.layer_norm = bool(layer_norm)
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.recurrent_regularizer = recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.recurrent_constraint = recurrent_constraint
+        self.bias_constraint = bias_constraint
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.periods = periods
         self.module_size = units // len(periods)
         #: The period of every unit, `(units,)`.
@@ -146,7 +177,8 @@ class ClockworkCell(GatedCell):
         self.connection_mask = (
             self.unit_periods[:, None] >= self.unit_periods[None, :]
         )
-        self.state_size = [self.units, 1]
+        self.state_size = [units, 1]
+        self.output_size = units
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -212,6 +244,5 @@ class ClockworkCell(GatedCell):
 
     def get_config(self):
         config = super().get_config()
-        del config["recurrent_activation"]
         config["periods"] = list(self.periods)
         return config

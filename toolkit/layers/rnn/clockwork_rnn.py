@@ -24,8 +24,39 @@ class ClockworkRNN(ProjectedRNN):
 
     Args:
         units: int, divisible by `len(periods)`.
-        **kwargs: every `ClockworkCell` argument (`periods`, `dropout`, ...)
-            and every `keras.layers.RNN` argument.
+        periods: positive ints, one per module, distinct. Koutnik et al.
+            use `1, 2, 4, ...`. Default: `(1, 2, 4, 8)`.
+        activation: `g`. Default: `"tanh"`.
+        use_bias: bool. Default: `True`.
+        layer_norm: bool, layer-normalise `a_t` over all units, the bias
+            becoming the shift. Default: `False`.
+        layer_norm_epsilon: float > 0. Default: 1e-5.
+        kernel_initializer, recurrent_initializer, bias_initializer:
+            Defaults: `"glorot_uniform"`, `"orthogonal"` (then masked),
+            `"zeros"`.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer:
+            Default: `None`.
+        kernel_constraint, recurrent_constraint, bias_constraint:
+            Default: `None`.
+        dropout: float in [0, 1), input dropout, same mask at every step.
+            Default: 0.
+        recurrent_dropout: float in [0, 1), dropout on `h_{t-1}` where it
+            enters `a_t`, same mask at every step. Default: 0.
+        seed: int >= 0 or None, seed of the dropout masks. Default: `None`.
+        return_sequences: bool, return the whole output sequence
+            `(batch, timesteps, units)` rather than the last output.
+            Default: `False`.
+        return_state: bool, also return the last states. Default: `False`.
+        go_backwards: bool, run over the sequence backwards (and return
+            the outputs in that order). Default: `False`.
+        stateful: bool, each sample's last states are its initial states
+            in the next batch. Default: `False`.
+        unroll: bool, unroll the time loop (faster on short sequences, more
+            memory). Default: `False`.
+        zero_output_for_mask: bool, output zeros at masked steps instead
+            of the previous output (with `return_sequences`).
+            Default: `False`.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...).
 
     Call arguments:
         sequences: `(batch, timesteps, features)`.
@@ -51,6 +82,71 @@ class ClockworkRNN(ProjectedRNN):
 
     cell_class = ClockworkCell
 
+    def __init__(
+        self,
+        units,
+        periods=(1, 2, 4, 8),
+        activation="tanh",
+        use_bias=True,
+        layer_norm=False,
+        layer_norm_epsilon=1e-5,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        # Older configs carry `hoist_projection`; this layer always hoists.
+        kwargs.pop("hoist_projection", None)
+        cell = ClockworkCell(
+            units,
+            periods=periods,
+            activation=activation,
+            use_bias=use_bias,
+            layer_norm=layer_norm,
+            layer_norm_epsilon=layer_norm_epsilon,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="cell",
+        )
+        super().__init__(
+            cell,
+            hoist_projection=True,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -68,9 +164,7 @@ class ClockworkRNN(ProjectedRNN):
         times = ops.expand_dims(time_0, 1) + before
         if self.go_backwards:
             times = ops.flip(times, axis=1)
-        # As 0/1 floats: `h + active * (v - h)` differentiates faster in
-        # the loop than `where(active, v, h)` (and equals it: exactly `h`
-        # where inactive, `v` to rounding where active).
+        # 0/1 floats: `h + a * (v - h)` has a cheaper gradient than `where`.
         active = ops.cast(cell.schedule(times), projected.dtype)
         kernel = cell.masked_recurrent_kernel()
 
@@ -94,3 +188,8 @@ class ClockworkRNN(ProjectedRNN):
         )
         time_last = time_0 + ops.sum(ticks, axis=1)
         return last, outputs, [h_last, time_last]
+
+    def get_config(self):
+        config = super().get_config()
+        del config["hoist_projection"]  # always hoisted
+        return config

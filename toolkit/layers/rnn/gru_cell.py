@@ -1,13 +1,15 @@
 """The textbook GRU cell."""
 
+import keras
 from keras import ops
 
+from toolkit import validation as v
 from toolkit.api_export import register
-from toolkit.layers.rnn.gated_cell import GatedCell
+from toolkit.layers.rnn.projected_cell import ProjectedCell
 
 
 @register
-class GRUCell(GatedCell):
+class GRUCell(ProjectedCell):
     """Gated recurrent unit (Cho et al. 2014) for `keras.layers.RNN`.
 
     A single update gate `u_t` decides how much of the past state to keep
@@ -56,7 +58,7 @@ class GRUCell(GatedCell):
         recurrent_dropout: float in [0, 1), dropout on `h_{t-1}` where it
             enters the gates and the candidate, same mask at every step.
             Default: 0.
-        seed: int, seed of the dropout masks. Default: `None`.
+        seed: int >= 0 or None, seed of the dropout masks. Default: `None`.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -82,12 +84,90 @@ class GRUCell(GatedCell):
         encoder-decoder for statistical machine translation", 2014.
     """
 
-    num_gates = 3
+    num_blocks = 3
 
-    def __init__(self, units, reset_after=True, **kwargs):
-        super().__init__(units, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        reset_after=True,
+        layer_norm=False,
+        layer_norm_epsilon=1e-5,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        units = v.check_positive_int("units", units)
+        activation = v.get_activation("activation", activation)
+        recurrent_activation = v.get_activation(
+            "recurrent_activation", recurrent_activation
+        )
+        layer_norm_epsilon = v.check_positive(
+            "layer_norm_epsilon", layer_norm_epsilon
+        )
+        kernel_initializer = v.get_initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        recurrent_initializer = v.get_initializer(
+            "recurrent_initializer", recurrent_initializer
+        )
+        bias_initializer = v.get_initializer(
+            "bias_initializer", bias_initializer
+        )
+        kernel_regularizer = v.get_regularizer(
+            "kernel_regularizer", kernel_regularizer
+        )
+        recurrent_regularizer = v.get_regularizer(
+            "recurrent_regularizer", recurrent_regularizer
+        )
+        bias_regularizer = v.get_regularizer(
+            "bias_regularizer", bias_regularizer
+        )
+        kernel_constraint = v.get_constraint(
+            "kernel_constraint", kernel_constraint
+        )
+        recurrent_constraint = v.get_constraint(
+            "recurrent_constraint", recurrent_constraint
+        )
+        bias_constraint = v.get_constraint("bias_constraint", bias_constraint)
+        dropout = v.check_rate("dropout", dropout)
+        recurrent_dropout = v.check_rate("recurrent_dropout", recurrent_dropout)
+        seed = v.check_seed(seed)
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = activation
+        self.use_bias = bool(use_bias)
+        self.layer_norm = bool(layer_norm)
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.recurrent_regularizer = recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.recurrent_constraint = recurrent_constraint
+        self.bias_constraint = bias_constraint
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.recurrent_activation = recurrent_activation
         self.reset_after = bool(reset_after)
-        self.state_size = self.units
+        self.state_size = units
+        self.output_size = units
 
     def _bias_shape(self):
         if self.reset_after and not self.layer_norm:
@@ -131,4 +211,10 @@ class GRUCell(GatedCell):
         return h, [h]
 
     def get_config(self):
-        return {**super().get_config(), "reset_after": self.reset_after}
+        config = {
+            "recurrent_activation": keras.activations.serialize(
+                self.recurrent_activation
+            ),
+            "reset_after": self.reset_after,
+        }
+        return {**super().get_config(), **config}

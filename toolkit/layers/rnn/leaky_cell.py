@@ -9,35 +9,32 @@ from keras import ops
 
 from toolkit import validation as v
 from toolkit.api_export import register
-from toolkit.layers.rnn.gated_cell import GatedCell
+from toolkit.layers.rnn.projected_cell import ProjectedCell
 
 MODES = ("fixed", "spectrum", "learned")
 
 
 def _check_alpha(alpha, units):
     """A fixed `alpha`: a number or `units` numbers, each in [0, 1)."""
+    if isinstance(alpha, numbers.Real):
+        return v.check_in_range("alpha", alpha, 0.0, 1.0, high_closed=False)
     message = (
         "Argument `alpha` must be a number in [0, 1) or a list of "
         f"`units`={units} numbers in [0, 1). Received: alpha={alpha!r}"
     )
-    if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
-        values = [alpha]
-    else:
-        try:
-            values = [float(a) for a in np.asarray(alpha).reshape(-1)]
-        except (TypeError, ValueError) as error:
-            raise ValueError(message) from error
-        if np.ndim(alpha) != 1 or len(values) != units:
+    try:
+        if np.ndim(alpha) != 1 or len(alpha) != units:
             raise ValueError(message)
-    if not all(0.0 <= a < 1.0 for a in values):
-        raise ValueError(message)
-    if isinstance(alpha, numbers.Real):
-        return float(alpha)
-    return values
+        return [
+            v.check_in_range("alpha", a, 0.0, 1.0, high_closed=False)
+            for a in alpha
+        ]
+    except ValueError as error:
+        raise ValueError(message) from error
 
 
 @register
-class LeakyCell(GatedCell):
+class LeakyCell(ProjectedCell):
     """A recurrent cell of leaky units: each unit is a running average.
 
     The notes' leaky unit (Deep Learning, section 10.9.2): the unit's new
@@ -64,8 +61,8 @@ class LeakyCell(GatedCell):
       (`w = log(tau - 1)`).
 
     `W_x x_t + b` does not depend on the recurrence: `project_inputs` and
-    `step` let `toolkit.layers.LeakyRNN` compute it for a whole sequence
-    before the time loop.
+    `step` let `toolkit.layers.LeakyRNN(hoist_projection=True)` compute it
+    for a whole sequence before the time loop.
 
     Args:
         units: int, the number of leaky units.
@@ -91,7 +88,7 @@ class LeakyCell(GatedCell):
             Default: 0.
         recurrent_dropout: float in [0, 1), dropout on `h_{t-1}` where it
             enters `v_t` (not on the self-connection). Default: 0.
-        seed: int or None, seeds the spectrum and the dropout masks.
+        seed: int >= 0 or None, seeds the spectrum and the dropout masks.
             Default: `None`.
         **kwargs: base layer arguments.
 
@@ -122,8 +119,7 @@ class LeakyCell(GatedCell):
         section 10.9.2.
     """
 
-    num_gates = 1
-    gateless = True
+    num_blocks = 1
 
     def __init__(
         self,
@@ -151,6 +147,38 @@ class LeakyCell(GatedCell):
         **kwargs,
     ):
         units = v.check_positive_int("units", units)
+        activation = v.get_activation("activation", activation)
+        layer_norm_epsilon = v.check_positive(
+            "layer_norm_epsilon", layer_norm_epsilon
+        )
+        kernel_initializer = v.get_initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        recurrent_initializer = v.get_initializer(
+            "recurrent_initializer", recurrent_initializer
+        )
+        bias_initializer = v.get_initializer(
+            "bias_initializer", bias_initializer
+        )
+        kernel_regularizer = v.get_regularizer(
+            "kernel_regularizer", kernel_regularizer
+        )
+        recurrent_regularizer = v.get_regularizer(
+            "recurrent_regularizer", recurrent_regularizer
+        )
+        bias_regularizer = v.get_regularizer(
+            "bias_regularizer", bias_regularizer
+        )
+        kernel_constraint = v.get_constraint(
+            "kernel_constraint", kernel_constraint
+        )
+        recurrent_constraint = v.get_constraint(
+            "recurrent_constraint", recurrent_constraint
+        )
+        bias_constraint = v.get_constraint("bias_constraint", bias_constraint)
+        dropout = v.check_rate("dropout", dropout)
+        recurrent_dropout = v.check_rate("recurrent_dropout", recurrent_dropout)
+        seed = v.check_seed(seed)
         mode = v.check_choice("mode", mode, set(MODES))
         if mode == "fixed":
             if alpha is None:
@@ -179,31 +207,31 @@ class LeakyCell(GatedCell):
                 "(alpha = sigmoid(w) cannot reach 0). "
                 f"Received: tau_min={tau_min}"
             )
-        super().__init__(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            layer_norm=layer_norm,
-            layer_norm_epsilon=layer_norm_epsilon,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = activation
+        self.use_bias = bool(use_bias)
+        self.layer_norm = bool(layer_norm)
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.recurrent_regularizer = recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.recurrent_constraint = recurrent_constraint
+        self.bias_constraint = bias_constraint
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.mode = mode
         self.alpha = alpha
         self.tau_min = tau_min
         self.tau_max = tau_max
-        self.state_size = self.units
+        self.state_size = units
+        self.output_size = units
 
     def _log_tau_initializer(self):
         """Draws `log tau ~ U(log tau_min, log tau_max)` per unit."""
@@ -263,7 +291,6 @@ class LeakyCell(GatedCell):
 
     def get_config(self):
         config = super().get_config()
-        del config["recurrent_activation"]
         config.update(
             {
                 "mode": self.mode,

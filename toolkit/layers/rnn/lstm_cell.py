@@ -5,11 +5,11 @@ from keras import ops
 
 from toolkit import validation as v
 from toolkit.api_export import register
-from toolkit.layers.rnn.gated_cell import GatedCell
+from toolkit.layers.rnn.projected_cell import ProjectedCell
 
 
 @register
-class LSTMCell(GatedCell):
+class LSTMCell(ProjectedCell):
     """Long short-term memory cell, as in the notes, for `keras.layers.RNN`.
 
     With `x_t` the input, `z_{t-1}` the previous output and `c_{t-1}` the
@@ -64,7 +64,7 @@ class LSTMCell(GatedCell):
             at every time step (Gal & Ghahramani 2016). Default: 0.
         recurrent_dropout: float in [0, 1), dropout on `z_{t-1}` where it
             enters the gates, same mask at every step. Default: 0.
-        seed: int, seed of the dropout masks. Default: `None`.
+        seed: int >= 0 or None, seed of the dropout masks. Default: `None`.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -86,8 +86,9 @@ class LSTMCell(GatedCell):
     y = layer(x)  # (8, 16)
     ```
 
-    `toolkit.layers.LSTM(16)` is the same recurrence as a sequence layer
-    that takes the input projection out of the time loop.
+    `toolkit.layers.LSTM(16)` is the same recurrence as a sequence layer,
+    which can also take the input projection out of the time loop
+    (`hoist_projection=True`).
 
     Reference:
         Hochreiter & Schmidhuber, "Long short-term memory", 1997;
@@ -95,7 +96,7 @@ class LSTMCell(GatedCell):
         recurrent networks", 2002.
     """
 
-    num_gates = 4
+    num_blocks = 4
 
     def __init__(
         self,
@@ -124,6 +125,42 @@ class LSTMCell(GatedCell):
         seed=None,
         **kwargs,
     ):
+        units = v.check_positive_int("units", units)
+        activation = v.get_activation("activation", activation)
+        recurrent_activation = v.get_activation(
+            "recurrent_activation", recurrent_activation
+        )
+        layer_norm_epsilon = v.check_positive(
+            "layer_norm_epsilon", layer_norm_epsilon
+        )
+        kernel_initializer = v.get_initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        recurrent_initializer = v.get_initializer(
+            "recurrent_initializer", recurrent_initializer
+        )
+        bias_initializer = v.get_initializer(
+            "bias_initializer", bias_initializer
+        )
+        kernel_regularizer = v.get_regularizer(
+            "kernel_regularizer", kernel_regularizer
+        )
+        recurrent_regularizer = v.get_regularizer(
+            "recurrent_regularizer", recurrent_regularizer
+        )
+        bias_regularizer = v.get_regularizer(
+            "bias_regularizer", bias_regularizer
+        )
+        kernel_constraint = v.get_constraint(
+            "kernel_constraint", kernel_constraint
+        )
+        recurrent_constraint = v.get_constraint(
+            "recurrent_constraint", recurrent_constraint
+        )
+        bias_constraint = v.get_constraint("bias_constraint", bias_constraint)
+        dropout = v.check_rate("dropout", dropout)
+        recurrent_dropout = v.check_rate("recurrent_dropout", recurrent_dropout)
+        seed = v.check_seed(seed)
         peephole_initializer = v.get_initializer(
             "peephole_initializer", peephole_initializer
         )
@@ -133,33 +170,33 @@ class LSTMCell(GatedCell):
         peephole_constraint = v.get_constraint(
             "peephole_constraint", peephole_constraint
         )
-        super().__init__(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            layer_norm=layer_norm,
-            layer_norm_epsilon=layer_norm_epsilon,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = activation
+        self.use_bias = bool(use_bias)
+        self.layer_norm = bool(layer_norm)
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.recurrent_regularizer = recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.recurrent_constraint = recurrent_constraint
+        self.bias_constraint = bias_constraint
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.recurrent_activation = recurrent_activation
         self.unit_forget_bias = bool(unit_forget_bias)
         self.peephole = bool(peephole)
         self.peephole_initializer = peephole_initializer
         self.peephole_regularizer = peephole_regularizer
         self.peephole_constraint = peephole_constraint
-        self.state_size = [self.units, self.units]
+        self.state_size = [units, units]
+        self.output_size = units
 
     def _bias_initializer(self):
         if not self.unit_forget_bias:
@@ -219,6 +256,9 @@ class LSTMCell(GatedCell):
 
     def get_config(self):
         config = {
+            "recurrent_activation": keras.activations.serialize(
+                self.recurrent_activation
+            ),
             "unit_forget_bias": self.unit_forget_bias,
             "peephole": self.peephole,
             "peephole_initializer": keras.initializers.serialize(

@@ -1,68 +1,37 @@
-"""Sequence layers over the gated cells, with an optional hoisted input
-projection."""
-
-import inspect
+"""`ProjectedRNN`: the base of the sequence layers over the cells, with an
+optional hoisted input projection."""
 
 import keras
 
 from toolkit._keras_compat import rnn
-
-
-def _cell_argument_names(cell_class):
-    """Every keyword the cell's constructors (up its bases) accept."""
-    names = set()
-    for klass in cell_class.__mro__:
-        if klass is keras.layers.Layer:
-            break
-        init = klass.__dict__.get("__init__")
-        if init is not None:
-            names |= set(inspect.signature(init).parameters)
-    return names - {"self", "units", "kwargs"}
+from toolkit.layers.rnn.projected_cell import refuse_recurrent_activation
 
 
 class ProjectedRNN(keras.layers.RNN):
-    """A `keras.layers.RNN` over a `GatedCell`, built from flat arguments.
+    """A `keras.layers.RNN` over a `ProjectedCell`, with a flat config.
 
-    The constructor takes the cell's arguments and the RNN layer's
-    (`return_sequences`, `return_state`, `go_backwards`, `stateful`,
-    `unroll`, `zero_output_for_mask`), and the config is the flat union of
-    both, like `keras.layers.LSTM`'s.
+    Each subclass (`LSTM`, `GRU`, `LeakyRNN`, `SkipRNN`, `ClockworkRNN`)
+    takes its cell's arguments and the RNN layer's (`return_sequences`,
+    `return_state`, `go_backwards`, `stateful`, `unroll`,
+    `zero_output_for_mask`) explicitly, like `keras.layers.LSTM`, builds
+    the cell and passes it here; the config is the flat union of both.
 
     With `hoist_projection=True` the cell's input projection
     `W_x x_t (+ b)`, which does not depend on the recurrence, is computed
     for all time steps in one matrix product before the loop, and the loop
     runs only the recurrent part (`cell.step`). The result is the same
-    (the tests check it). It is off by default because on TensorFlow's CPU
-    loop it was measured slower, not faster: the loop then carries a
-    `gates * units`-wide input per step instead of `features`-wide, and
-    its gradient costs more than the per-step products it saves (see
-    `bench/rnn_cells.py` and the README's table).
+    (the tests check it). It is off by default: on TensorFlow's CPU loop
+    the per-step input then grows from `features` to
+    `num_blocks * units` columns, and reading it and its gradient cost more
+    than the per-step products saved (`bench/rnn_cells.py` measures it).
 
-    Subclasses set `cell_class`.
+    Subclasses set `cell_class` and build the cell in `__init__`.
     """
 
     cell_class = None
-    _rnn_arguments = (
-        "return_sequences",
-        "return_state",
-        "go_backwards",
-        "stateful",
-        "unroll",
-        "zero_output_for_mask",
-    )
 
-    def __init__(self, units, hoist_projection=False, **kwargs):
-        cell_names = _cell_argument_names(self.cell_class)
-        cell_kwargs = {
-            k: kwargs.pop(k) for k in list(kwargs) if k in cell_names
-        }
-        cell = self.cell_class(
-            units,
-            dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True),
-            name="cell",
-            **cell_kwargs,
-        )
+    def __init__(self, cell, hoist_projection=False, **kwargs):
+        refuse_recurrent_activation(type(cell).__name__, kwargs)
         super().__init__(cell, **kwargs)
         self.hoist_projection = bool(hoist_projection)
 

@@ -2,10 +2,12 @@
 
 import numbers
 
+import keras
 from keras import ops
 
+from toolkit import validation as v
 from toolkit.api_export import register
-from toolkit.layers.rnn.gated_cell import GatedCell
+from toolkit.layers.rnn.projected_cell import ProjectedCell
 
 
 def check_delays(delays, name="delays", distinct=True):
@@ -23,18 +25,14 @@ def check_delays(delays, name="delays", distinct=True):
         raise ValueError(message) from error
     if not delays or (distinct and len(set(delays)) != len(delays)):
         raise ValueError(message)
-    for delay in delays:
-        if (
-            isinstance(delay, bool)
-            or not isinstance(delay, numbers.Integral)
-            or delay <= 0
-        ):
-            raise ValueError(message)
-    return tuple(int(d) for d in delays)
+    try:
+        return tuple(v.check_positive_int(name, d) for d in delays)
+    except ValueError as error:
+        raise ValueError(message) from error
 
 
 @register
-class SkipCell(GatedCell):
+class SkipCell(ProjectedCell):
     """A recurrent cell with connections skipping through time.
 
     Each delay `d` in `delays` adds a recurrent connection from the state
@@ -78,7 +76,7 @@ class SkipCell(GatedCell):
         recurrent_dropout: float in [0, 1), dropout on every `h_{t-d}`
             where it enters `h_t`, one mask for all delays and steps.
             Default: 0.
-        seed: int or None, seed of the dropout masks. Default: `None`.
+        seed: int >= 0 or None, seed of the dropout masks. Default: `None`.
         **kwargs: base layer arguments.
 
     Call arguments:
@@ -106,8 +104,7 @@ class SkipCell(GatedCell):
         Learning", section 10.9.1.
     """
 
-    num_gates = 1
-    gateless = True
+    num_blocks = 1
 
     def __init__(
         self,
@@ -131,30 +128,63 @@ class SkipCell(GatedCell):
         seed=None,
         **kwargs,
     ):
-        delays = check_delays(delays)
-        super().__init__(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            layer_norm=layer_norm,
-            layer_norm_epsilon=layer_norm_epsilon,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
+        units = v.check_positive_int("units", units)
+        activation = v.get_activation("activation", activation)
+        layer_norm_epsilon = v.check_positive(
+            "layer_norm_epsilon", layer_norm_epsilon
         )
+        kernel_initializer = v.get_initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        recurrent_initializer = v.get_initializer(
+            "recurrent_initializer", recurrent_initializer
+        )
+        bias_initializer = v.get_initializer(
+            "bias_initializer", bias_initializer
+        )
+        kernel_regularizer = v.get_regularizer(
+            "kernel_regularizer", kernel_regularizer
+        )
+        recurrent_regularizer = v.get_regularizer(
+            "recurrent_regularizer", recurrent_regularizer
+        )
+        bias_regularizer = v.get_regularizer(
+            "bias_regularizer", bias_regularizer
+        )
+        kernel_constraint = v.get_constraint(
+            "kernel_constraint", kernel_constraint
+        )
+        recurrent_constraint = v.get_constraint(
+            "recurrent_constraint", recurrent_constraint
+        )
+        bias_constraint = v.get_constraint("bias_constraint", bias_constraint)
+        dropout = v.check_rate("dropout", dropout)
+        recurrent_dropout = v.check_rate("recurrent_dropout", recurrent_dropout)
+        seed = v.check_seed(seed)
+        delays = check_delays(delays)
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = activation
+        self.use_bias = bool(use_bias)
+        self.layer_norm = bool(layer_norm)
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.recurrent_regularizer = recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.recurrent_constraint = recurrent_constraint
+        self.bias_constraint = bias_constraint
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.delays = delays
         self.max_delay = max(delays)
-        self.state_size = [self.units] * self.max_delay
+        self.state_size = [units] * self.max_delay
+        self.output_size = units
 
     def build(self, input_shape):
         features = input_shape[-1]
@@ -234,6 +264,5 @@ class SkipCell(GatedCell):
 
     def get_config(self):
         config = super().get_config()
-        del config["recurrent_activation"]
         config["delays"] = list(self.delays)
         return config

@@ -37,8 +37,43 @@ class SkipRNN(ProjectedRNN):
 
     Args:
         units: int, the size of `h_t`.
-        **kwargs: every `SkipCell` argument (`delays`, `layer_norm`,
-            `dropout`, ...) and every `keras.layers.RNN` argument.
+        delays: positive ints, the delays `d`, distinct. Default: `(1, 8)`.
+        activation: `g`. Default: `"tanh"`.
+        use_bias: bool. Default: `True`.
+        layer_norm: bool, layer-normalise the pre-activation, the bias
+            becoming the shift. Default: `False`.
+        layer_norm_epsilon: float > 0. Default: 1e-5.
+        kernel_initializer, recurrent_initializer, bias_initializer:
+            initializers of `W`, the stacked `U_d` and `b`. Defaults:
+            `"glorot_uniform"`, `"orthogonal"`, `"zeros"`.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer:
+            Default: `None`.
+        kernel_constraint, recurrent_constraint, bias_constraint:
+            Default: `None`.
+        dropout: float in [0, 1), input dropout, same mask at every step.
+            Default: 0.
+        recurrent_dropout: float in [0, 1), dropout on every `h_{t-d}`
+            where it enters `h_t`, one mask for all delays and steps.
+            Default: 0.
+        seed: int >= 0 or None, seed of the dropout masks. Default: `None`.
+        hoist_projection: bool, on the step-by-step path (see above),
+            compute the input projection `W x_t (+ b)` for all steps in one
+            matrix product before the loop (same result); the fast paths
+            always do. Default: `False`.
+        return_sequences: bool, return the whole output sequence
+            `(batch, timesteps, units)` rather than the last output.
+            Default: `False`.
+        return_state: bool, also return the last states. Default: `False`.
+        go_backwards: bool, run over the sequence backwards (and return
+            the outputs in that order). Default: `False`.
+        stateful: bool, each sample's last states are its initial states
+            in the next batch. Default: `False`.
+        unroll: bool, unroll the time loop (faster on short sequences, more
+            memory). Default: `False`.
+        zero_output_for_mask: bool, output zeros at masked steps instead
+            of the previous output (with `return_sequences`).
+            Default: `False`.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...).
 
     Call arguments:
         sequences: `(batch, timesteps, features)`.
@@ -64,6 +99,70 @@ class SkipRNN(ProjectedRNN):
 
     cell_class = SkipCell
 
+    def __init__(
+        self,
+        units,
+        delays=(1, 8),
+        activation="tanh",
+        use_bias=True,
+        layer_norm=False,
+        layer_norm_epsilon=1e-5,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        hoist_projection=False,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        **kwargs,
+    ):
+        cell = SkipCell(
+            units,
+            delays=delays,
+            activation=activation,
+            use_bias=use_bias,
+            layer_norm=layer_norm,
+            layer_norm_epsilon=layer_norm_epsilon,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="cell",
+        )
+        super().__init__(
+            cell,
+            hoist_projection=hoist_projection,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            **kwargs,
+        )
+
     def _fast_path(self, sequences, mask, training):
         """`"blocks"`, `"chains"` or None (the cell step by step)."""
         cell = self.cell
@@ -82,8 +181,8 @@ class SkipRNN(ProjectedRNN):
 
     def _block_length(self, steps):
         """The longest block length `B <= min(m, 32)` dividing `steps`
-        (`m` the shortest delay above 1), or None if below 4 (measured:
-        blocks of 2 or 3 steps cost more than they save)."""
+        (`m` the shortest delay above 1), or None if below 4 (shorter
+        blocks cost more than they save)."""
         shortest = min(d for d in self.cell.delays if d > 1)
         for length in range(min(shortest, 32, steps), 3, -1):
             if steps % length == 0:
@@ -117,9 +216,7 @@ class SkipRNN(ProjectedRNN):
         kernels = ops.concatenate([cell.delay_kernel(d) for d in skips], 0)
 
         def step(block, states):
-            # Windows of the history by `split`, not slicing: in a
-            # TensorFlow while loop the gradient of a strided slice of a
-            # loop variable is far slower than a split's (a concat).
+            # `split`, not slicing: a strided slice's gradient is slow here.
             history = states[0]
             rows = ops.concatenate(
                 [

@@ -1,119 +1,63 @@
-"""Shared machinery of the textbook gated cells (`LSTMCell`, `GRUCell`).
+"""`ProjectedCell`: the base of the cells whose input enters through one
+linear projection.
 
-A gated cell with `g` gates computes, at every step, the pre-activations
+Every cell in `toolkit.layers.rnn` (`LSTMCell`, `GRUCell`, `LeakyCell`,
+`SkipCell`, `ClockworkCell`) computes, at every step, pre-activations
 
-    a_t = W_x x_t + W_h h_{t-1} (+ b)
+    a_t = W_x x_t + (terms in the past states) (+ b)
 
-for all gates at once: `W_x` is `kernel` with shape `(features, g * units)`,
-`W_h` is `recurrent_kernel` with shape `(units, g * units)`. The input part
-`W_x x_t` does not depend on the recurrence, so `project_inputs` computes it
-for a whole sequence in one matrix product before the time loop (see
-`ProjectedRNN(hoist_projection=True)`), and `step` runs the
-recurrence on the projected inputs. Used as a plain Keras cell,
+where `W_x` is `kernel`, of shape `(features, num_blocks * units)`: one
+block of `units` columns per gate and candidate of a gated cell (4 for the
+LSTM, 3 for the GRU), one block for a gateless cell. The input projection
+`W_x x_t (+ b)` does not depend on the recurrence, so `project_inputs`
+computes it for one step or for a whole sequence in one matrix product
+(which `ProjectedRNN` can do before the time loop), and `step` runs the
+recurrent part on the projected inputs. Used as a plain Keras cell,
 `call(x_t, states)` is `step(project_inputs(x_t), states)`.
+
+The base class holds what the cells share besides that split: the weights
+`kernel`, `recurrent_kernel` `(units, num_blocks * units)` (a cell may
+build its own), `bias` and layer norm's `gamma`; Keras's dropout masks;
+layer norm; the state checks; the config of the arguments every cell has.
+Each cell's `__init__` validates and keeps all of its arguments itself, in
+the style of `keras.layers.LSTMCell`. Not public, not registered.
 """
 
 import keras
 from keras import ops
 
-from toolkit import validation as v
 from toolkit._keras_compat import DropoutRNNCell
 
 
-class GatedCell(DropoutRNNCell, keras.layers.Layer):
-    """Base class: arguments, weights, dropout masks and layer norm.
+def refuse_recurrent_activation(owner, kwargs):
+    """Pop `recurrent_activation` from `kwargs`; raise unless it is None.
 
-    Subclasses set `num_gates` and implement `step` and `state_size`; this
-    class is not public.
+    A gated cell takes it as an argument, so one left in `kwargs` is given
+    to a gateless cell, whose one nonlinearity is `activation`.
+    """
+    value = kwargs.pop("recurrent_activation", None)
+    if value is not None:
+        raise ValueError(
+            f"`{owner}` has no gates, so it takes no `recurrent_activation` "
+            "(its one nonlinearity is `activation`). Received: "
+            f"recurrent_activation={value!r}"
+        )
+
+
+class ProjectedCell(DropoutRNNCell, keras.layers.Layer):
+    """Base class: an input projection `project_inputs`, then `step`.
+
+    Subclasses set `num_blocks`, keep their arguments as attributes in
+    `__init__` (at least those `get_config` below reads), set `state_size`
+    and `output_size`, and implement `step`.
     """
 
-    num_gates = None
-    gateless = False  # True: one pre-activation, no `recurrent_activation`
+    #: Blocks of `units` columns in `kernel`: the gates and the candidate.
+    num_blocks = None
 
-    def __init__(
-        self,
-        units,
-        activation="tanh",
-        recurrent_activation=None,
-        use_bias=True,
-        layer_norm=False,
-        layer_norm_epsilon=1e-5,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        **kwargs,
-    ):
-        units = v.check_positive_int("units", units)
-        if self.gateless and recurrent_activation is not None:
-            raise ValueError(
-                f"`{type(self).__name__}` has no gates, so it takes no "
-                "`recurrent_activation` (its one nonlinearity is "
-                "`activation`). Received: recurrent_activation="
-                f"{recurrent_activation!r}"
-            )
-        if recurrent_activation is None:
-            recurrent_activation = "sigmoid"
-        activation_fn = v.get_activation("activation", activation)
-        recurrent_activation_fn = v.get_activation(
-            "recurrent_activation", recurrent_activation
-        )
-        dropout = v.check_rate("dropout", dropout)
-        recurrent_dropout = v.check_rate("recurrent_dropout", recurrent_dropout)
-        layer_norm_epsilon = v.check_in_range(
-            "layer_norm_epsilon",
-            layer_norm_epsilon,
-            0.0,
-            float("inf"),
-            low_closed=False,
-        )
-        initializers = {
-            "kernel_initializer": kernel_initializer,
-            "recurrent_initializer": recurrent_initializer,
-            "bias_initializer": bias_initializer,
-        }
-        initializers = {
-            k: v.get_initializer(k, x) for k, x in initializers.items()
-        }
-        regularizers = {
-            "kernel_regularizer": kernel_regularizer,
-            "recurrent_regularizer": recurrent_regularizer,
-            "bias_regularizer": bias_regularizer,
-        }
-        regularizers = {
-            k: v.get_regularizer(k, x) for k, x in regularizers.items()
-        }
-        constraints = {
-            "kernel_constraint": kernel_constraint,
-            "recurrent_constraint": recurrent_constraint,
-            "bias_constraint": bias_constraint,
-        }
-        constraints = {
-            k: v.get_constraint(k, x) for k, x in constraints.items()
-        }
+    def __init__(self, **kwargs):
+        refuse_recurrent_activation(type(self).__name__, kwargs)
         super().__init__(**kwargs)
-        self.units = units
-        self.activation = activation_fn
-        self.recurrent_activation = recurrent_activation_fn
-        self.use_bias = bool(use_bias)
-        self.layer_norm = bool(layer_norm)
-        self.layer_norm_epsilon = layer_norm_epsilon
-        for mapping in (initializers, regularizers, constraints):
-            for key, value in mapping.items():
-                setattr(self, key, value)
-        self.dropout = dropout
-        self.recurrent_dropout = recurrent_dropout
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed=seed)
-        self.output_size = units
 
     # ----------------------------------------------------------------- build
     def _bias_initializer(self):
@@ -121,7 +65,7 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
         return self.bias_initializer
 
     def _bias_shape(self):
-        return (self.num_gates * self.units,)
+        return (self.num_blocks * self.units,)
 
     def build(self, input_shape):
         features = input_shape[-1]
@@ -131,7 +75,7 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
                 f"`{type(self).__name__}` must be defined. "
                 f"Received: input_shape={input_shape}"
             )
-        width = self.num_gates * self.units
+        width = self.num_blocks * self.units
         self.kernel = self.add_weight(
             shape=(features, width),
             name="kernel",
@@ -185,8 +129,7 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
                 mask = ops.expand_dims(mask, 1)
             inputs = inputs * mask
         if len(inputs.shape) == 3:
-            # One 2-D product over all steps: a broadcast batched matmul
-            # would be slower, above all in its gradient.
+            # One 2-D product: a broadcast batched matmul's gradient is slower.
             batch, steps = ops.shape(inputs)[0], ops.shape(inputs)[1]
             flat = ops.reshape(inputs, (-1, inputs.shape[-1]))
             projected = ops.reshape(
@@ -217,7 +160,7 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
 
     def activate(self, a):
         """`g(a)` for a cell with one pre-activation `a` `(batch, units)`
-        (the gateless cells), layer-normed first when `layer_norm`."""
+        (a gateless cell), layer-normed first when `layer_norm`."""
         if self.layer_norm:
             a = self._normalize(a, 0)
         return self.activation(a)
@@ -270,12 +213,10 @@ class GatedCell(DropoutRNNCell, keras.layers.Layer):
 
     # -------------------------------------------------------------- config
     def get_config(self):
+        """The arguments every cell has; each cell adds its own."""
         config = {
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
-            "recurrent_activation": keras.activations.serialize(
-                self.recurrent_activation
-            ),
             "use_bias": self.use_bias,
             "layer_norm": self.layer_norm,
             "layer_norm_epsilon": self.layer_norm_epsilon,
