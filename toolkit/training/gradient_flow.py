@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from toolkit import validation as v
+
 COLUMNS = ["model", "step", "distance", "grad_norm", "relative"]
 
 
@@ -223,13 +225,7 @@ def plot_gradient_flow(frame, column="grad_norm", logy=True, ax=None):
     ax.figure.savefig("gradient_flow.png", dpi=120)
     ```
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            "`plot_gradient_flow` needs matplotlib: "
-            "pip install 'curriculum-toolkit[plot]'"
-        ) from error
+    plt = v.require_pyplot()
     missing = [c for c in ("model", "distance", column) if c not in frame]
     if missing:
         raise ValueError(
