@@ -245,22 +245,46 @@ def test_bayesian_sweep_fits_its_gaussian_process(tmp_path, monkeypatch):
     assert fits == [1, 2]  # fitted on the trials finished so far
 
 
-def test_errors(tmp_path, monkeypatch):
+SWEEP_ERRORS = [
+    (
+        ImportError,
+        r'pip install "curriculum-toolkit\[bayesian\]"',
+        lambda tmp, train: sweep(build_mlp_classifier, train, tuner="bayesian"),
+    ),
+    (
+        ValueError,
+        "`tuner` must be one of",
+        lambda tmp, train: sweep(build_mlp_classifier, train, tuner="grid"),
+    ),
+    (
+        ValueError,
+        "`data` must be `\\(x, y\\)`",
+        lambda tmp, train: sweep(build_mlp_classifier, train[0]),
+    ),
+    (
+        ValueError,
+        "`median_stopping` must be",
+        lambda tmp, train: sweep(
+            build_mlp_classifier, train, median_stopping=3, directory=tmp
+        ),
+    ),
+    (
+        ValueError,
+        "`direction` must be one of",
+        lambda tmp, train: MedianStopping("val_loss", "down", []),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "error, match, call",
+    SWEEP_ERRORS,
+    ids=["bayesian_without_sklearn", "tuner", "data", "median", "direction"],
+)
+def test_errors(tmp_path, monkeypatch, error, match, call):
     import sys
 
     train, _ = _data()
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    with pytest.raises(
-        ImportError, match=r'pip install "curriculum-toolkit\[bayesian\]"'
-    ):
-        sweep(build_mlp_classifier, train, tuner="bayesian")
-    with pytest.raises(ValueError, match="`tuner` must be one of"):
-        sweep(build_mlp_classifier, train, tuner="grid")
-    with pytest.raises(ValueError, match="`data` must be `\\(x, y\\)`"):
-        sweep(build_mlp_classifier, train[0])
-    with pytest.raises(ValueError, match="`median_stopping` must be"):
-        sweep(
-            build_mlp_classifier, train, median_stopping=3, directory=tmp_path
-        )
-    with pytest.raises(ValueError, match="`direction` must be one of"):
-        MedianStopping("val_loss", "down", [])
+    with pytest.raises(error, match=match):
+        call(tmp_path, train)
