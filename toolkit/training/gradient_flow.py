@@ -155,9 +155,7 @@ def gradient_flow(model, x, y, layer=None, loss="auto", name=None):
             if not isinstance(states, (list, tuple)):
                 states = [states]
             hidden[t] = output
-            # The state tensors made at this step (h_t, and c_t for an
-            # LSTM); states only passed along (a SkipCell's history) are
-            # counted at the step that made them.
+            # Each state counts at the step that made it (h_t, c_t, ...).
             created[t] = [s for s in states if id(s) not in seen]
             if all(s is not output for s in created[t]):
                 created[t].append(output)

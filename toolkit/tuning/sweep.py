@@ -105,8 +105,7 @@ class SweepTuner(keras_tuner.Tuner):
         if self.median_stopping is not None:
             callbacks.append(self._median_rule(path))
         if self.training_seed is not None:
-            # The model's initial weights, dropout masks and batch order:
-            # the same for a trial wherever (resumed, on a worker) it runs.
+            # Same weights, dropout masks and batches wherever it runs.
             keras.utils.set_random_seed(
                 trial_seed(self.training_seed, trial.trial_id)
             )
@@ -308,9 +307,7 @@ def sweep(
     )
     oracle = search.oracle
     if seed == 0 and isinstance(oracle, keras_tuner.Oracle):
-        # keras-tuner reads a seed of 0 as none, so a fresh sweep gives its
-        # oracle 0 itself; a resumed one keeps the state it saved, and a
-        # distributed worker's oracle is the chief's.
+        # keras-tuner reads 0 as no seed; a resumed oracle keeps its state.
         if not oracle.trials:
             set_oracle_seed(oracle, 0)
     trial_callbacks = list(callbacks or [])
