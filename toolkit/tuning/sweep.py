@@ -45,9 +45,9 @@ class SweepTuner(keras_tuner.Tuner):
 
     Args:
         hypermodel: a `keras_tuner.HyperModel`.
-        median_stopping: None, or a dict with `min_trials` and
-            `grace_epochs` for `MedianStopping` on the oracle's objective.
-            Default: None.
+        median_stopping: None, True (its defaults) or a dict with
+            `min_trials` and `grace_epochs` for `MedianStopping` on the
+            oracle's objective. Default: None.
         training_seed: int or None. Before trial `i` is built and trained,
             `keras.utils.set_random_seed(trial_seed(training_seed, i))`.
             Default: None (not seeded).
@@ -64,6 +64,8 @@ class SweepTuner(keras_tuner.Tuner):
         verbose=1,
         **kwargs,
     ):
+        if median_stopping is True:
+            median_stopping = {}
         if median_stopping is not None and not isinstance(
             median_stopping, dict
         ):
@@ -278,8 +280,6 @@ def sweep(
     fit_kwargs = _search_arguments(
         data, batch_size, validation_data, validation_split, epochs
     )
-    if median_stopping is True:
-        median_stopping = {}
     seed = v.check_seed(seed)
     keras_objective = keras_tuner.Objective(
         objective, records.metric_direction(objective)
