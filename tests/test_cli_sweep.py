@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from toolkit import cli
+from recipes import cli
+from recipes.config import resolve_recipe
 from toolkit.tuning import config as sweep_config
 
 EXAMPLE = (
@@ -63,7 +64,7 @@ def test_json_config_and_defaults(tmp_path):
     config = sweep_config.load_config(path)
     assert config["project_name"] == "mlp_classifier_digits"
     assert config["tuner"] == "random"
-    builder, space = sweep_config.resolve_recipe("cnn_classifier")
+    builder, space = resolve_recipe("cnn_classifier")
     assert builder.__name__ == "build_cnn_classifier"
     assert space.__name__ == "cnn_classifier_search_space"
     (x, _), _ = sweep_config.load_data("digits_images", {"samples": 5})
@@ -72,35 +73,90 @@ def test_json_config_and_defaults(tmp_path):
 
 def test_example_config_is_valid():
     config = sweep_config.load_config(EXAMPLE)
-    builder, space = sweep_config.resolve_recipe(config["recipe"])
+    builder, space = resolve_recipe(config["recipe"])
     assert sweep_config.resolve_space(config["space"], space) == [space]
 
 
-def test_config_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="No sweep configuration"):
-        sweep_config.load_config(tmp_path / "missing.yaml")
+def _text_config(tmp_path):
     text = tmp_path / "sweep.txt"
     text.write_text("recipe: x")
-    with pytest.raises(ValueError, match="must be a .yaml, .yml or .json"):
-        sweep_config.load_config(text)
-    with pytest.raises(ValueError, match="unknown keys \\['trials'\\]"):
-        sweep_config.check_config({**_config(tmp_path), "trials": 3})
-    with pytest.raises(ValueError, match="missing required keys"):
-        sweep_config.check_config({"recipe": "mlp_classifier"})
-    with pytest.raises(ValueError, match="must be a mapping"):
-        sweep_config.check_config(["recipe"])
-    with pytest.raises(ValueError, match="`data` must be one of"):
-        sweep_config.check_config(_config(tmp_path, data="mnist"))
-    with pytest.raises(ValueError, match="`recipe` must name a recipe"):
-        sweep_config.resolve_recipe("transformer")
-    with pytest.raises(ValueError, match="has no `<recipe>_search_space`"):
-        sweep_config.resolve_space("default", None)
-    with pytest.raises(ValueError, match="`space` must be 'default' or a"):
-        sweep_config.resolve_space("all", None)
-    with pytest.raises(ValueError, match="Each entry of `space` must be"):
-        sweep_config.resolve_space([{"a": {}, "b": {}}], None)
-    with pytest.raises(ValueError, match="`space` must be one of"):
-        sweep_config.resolve_space(["momentum"], None)
+    return text
+
+
+CONFIG_ERRORS = [
+    (
+        FileNotFoundError,
+        "No sweep configuration",
+        lambda tmp: sweep_config.load_config(tmp / "missing.yaml"),
+    ),
+    (
+        ValueError,
+        "must be a .yaml, .yml or .json",
+        lambda tmp: sweep_config.load_config(_text_config(tmp)),
+    ),
+    (
+        ValueError,
+        "unknown keys \\['trials'\\]",
+        lambda tmp: sweep_config.check_config({**_config(tmp), "trials": 3}),
+    ),
+    (
+        ValueError,
+        "missing required keys",
+        lambda tmp: sweep_config.check_config({"recipe": "mlp_classifier"}),
+    ),
+    (
+        ValueError,
+        "must be a mapping",
+        lambda tmp: sweep_config.check_config(["recipe"]),
+    ),
+    (
+        ValueError,
+        "`data` must be one of",
+        lambda tmp: sweep_config.check_config(_config(tmp, data="mnist")),
+    ),
+    (
+        ValueError,
+        "`recipe` must name a recipe",
+        lambda tmp: resolve_recipe("transformer"),
+    ),
+    (
+        ValueError,
+        "has no `<recipe>_search_space`",
+        lambda tmp: sweep_config.resolve_space("default", None),
+    ),
+    (
+        ValueError,
+        "`space` must be 'default' or a",
+        lambda tmp: sweep_config.resolve_space("all", None),
+    ),
+    (
+        ValueError,
+        "Each entry of `space` must be",
+        lambda tmp: sweep_config.resolve_space([{"a": {}, "b": {}}], None),
+    ),
+    (
+        ValueError,
+        "`space` must be one of",
+        lambda tmp: sweep_config.resolve_space(["momentum"], None),
+    ),
+    (
+        TypeError,
+        "`builder` must be a function",
+        lambda tmp: sweep_config.sweep_from_config(
+            sweep_config.check_config(_config(tmp)), builder=None
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "error, match, call",
+    CONFIG_ERRORS,
+    ids=[match for _, match, _ in CONFIG_ERRORS],
+)
+def test_config_errors(tmp_path, error, match, call):
+    with pytest.raises(error, match=match):
+        call(tmp_path)
 
 
 def test_lr_find_command(tmp_path, capsys):

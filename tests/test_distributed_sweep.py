@@ -72,15 +72,29 @@ def test_chief_and_two_workers_run_each_trial_once(tmp_path):
     assert (tmp_path / "sweeps" / "p" / "trials.csv").exists()
 
 
-def test_role_environment_and_errors():
+def test_role_environment():
     assert role_environment("tuner3", "10.0.0.1", 9000) == {
         "KERASTUNER_TUNER_ID": "tuner3",
         "KERASTUNER_ORACLE_IP": "10.0.0.1",
         "KERASTUNER_ORACLE_PORT": "9000",
     }
-    with pytest.raises(ValueError, match="`tuner_id` must be 'chief'"):
-        role_environment("")
-    with pytest.raises(ValueError, match="`port` must be an integer"):
-        role_environment("chief", port=70000)
-    with pytest.raises(ValueError, match="`workers` must be a positive"):
-        launch_local(["true"], workers=0)
+
+
+@pytest.mark.parametrize(
+    "match, call",
+    [
+        ("`tuner_id` must be 'chief'", lambda: role_environment("")),
+        (
+            "`port` must be an integer",
+            lambda: role_environment("chief", port=70000),
+        ),
+        (
+            "`workers` must be a positive",
+            lambda: launch_local(["true"], workers=0),
+        ),
+    ],
+    ids=["tuner_id", "port", "workers"],
+)
+def test_errors(match, call):
+    with pytest.raises(ValueError, match=match):
+        call()

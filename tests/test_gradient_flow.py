@@ -132,35 +132,93 @@ def test_plot_draws_one_line_per_model(tmp_path):
     assert path.stat().st_size > 1000
 
 
-def test_errors(monkeypatch):
-    x, y = _data()
-    dense_only = keras.Sequential([keras.Input((T, F)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match="no top-level `keras.layers.RNN`"):
-        gradient_flow(dense_only, x, y, loss="mse")
-    model = _model(keras.layers.SimpleRNN(U))
-    with pytest.raises(ValueError, match="`layer` must name a layer"):
-        gradient_flow(model, x, y, layer="nope")
-    with pytest.raises(ValueError, match="`layer` must be a `keras.layers.R"):
-        gradient_flow(model, x, y, layer="head")
-    with pytest.raises(ValueError, match="`loss` must be 'auto', a Keras"):
-        gradient_flow(model, x, y, loss="not_a_loss")
-    uncompiled = keras.Sequential(
-        [keras.Input((T, F)), keras.layers.SimpleRNN(U)]
-    )
-    with pytest.raises(ValueError, match="not compiled with a loss"):
-        gradient_flow(uncompiled, x, y)
-    with pytest.raises(ValueError, match="must be a built `keras.Model`"):
-        gradient_flow(keras.layers.Dense(1), x, y)
+def _stateful_model():
     inputs = keras.Input((T, F))
     h, _ = keras.layers.SimpleRNN(U, return_state=True, name="r")(inputs)
-    stateful = keras.Model(inputs, keras.layers.Dense(1)(h))
-    with pytest.raises(ValueError, match="must have a single output"):
-        gradient_flow(stateful, x, y, layer="r", loss="mse")
-    with pytest.raises(ValueError, match="`frame` must be a DataFrame"):
-        plot_gradient_flow(pd.DataFrame({"model": ["a"]}))
+    return keras.Model(inputs, keras.layers.Dense(1)(h))
+
+
+FLOW_ERRORS = [
+    (
+        ValueError,
+        "no top-level `keras.layers.RNN`",
+        lambda x, y: gradient_flow(
+            keras.Sequential([keras.Input((T, F)), keras.layers.Dense(1)]),
+            x,
+            y,
+            loss="mse",
+        ),
+    ),
+    (
+        ValueError,
+        "`layer` must name a layer",
+        lambda x, y: gradient_flow(
+            _model(keras.layers.SimpleRNN(U)), x, y, layer="nope"
+        ),
+    ),
+    (
+        ValueError,
+        "`layer` must be a `keras.layers.R",
+        lambda x, y: gradient_flow(
+            _model(keras.layers.SimpleRNN(U)), x, y, layer="head"
+        ),
+    ),
+    (
+        ValueError,
+        "`loss` must be 'auto', a Keras",
+        lambda x, y: gradient_flow(
+            _model(keras.layers.SimpleRNN(U)), x, y, loss="not_a_loss"
+        ),
+    ),
+    (
+        ValueError,
+        "not compiled with a loss",
+        lambda x, y: gradient_flow(
+            keras.Sequential([keras.Input((T, F)), keras.layers.SimpleRNN(U)]),
+            x,
+            y,
+        ),
+    ),
+    (
+        ValueError,
+        "must be a built `keras.Model`",
+        lambda x, y: gradient_flow(keras.layers.Dense(1), x, y),
+    ),
+    (
+        ValueError,
+        "must have a single output",
+        lambda x, y: gradient_flow(
+            _stateful_model(), x, y, layer="r", loss="mse"
+        ),
+    ),
+    (
+        ValueError,
+        "`frame` must be a DataFrame",
+        lambda x, y: plot_gradient_flow(pd.DataFrame({"model": ["a"]})),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "error, match, call",
+    FLOW_ERRORS,
+    ids=[match for _, match, _ in FLOW_ERRORS],
+)
+def test_errors(error, match, call):
+    x, y = _data()
+    with pytest.raises(error, match=match):
+        call(x, y)
+
+
+def test_plot_without_matplotlib_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match="pip install"):
         plot_gradient_flow(pd.DataFrame())
+
+
+def test_other_backends_are_refused(monkeypatch):
+    x, y = _data()
+    model = _model(keras.layers.SimpleRNN(U))
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(RuntimeError, match="needs the TensorFlow backend"):
         gradient_flow(model, x, y)

@@ -128,18 +128,32 @@ def test_config_and_save_load(tmp_path):
     assert loaded.strength == 0.5
 
 
-def test_errors():
-    with pytest.raises(ValueError, match="`cell` must be a Keras RNN cell"):
-        FlowRegularizedRNN(keras.layers.Dense(3))
-    with pytest.raises(ValueError, match="`head` must be a Keras layer"):
-        FlowRegularizedRNN(keras.layers.SimpleRNNCell(3), head="dense")
-    with pytest.raises(ValueError, match="`strength` must be a number"):
-        FlowRegularizedRNN(keras.layers.SimpleRNNCell(3), strength=-1.0)
-    with pytest.raises(ValueError, match="`epsilon` must be a number"):
-        FlowRegularizedRNN(keras.layers.SimpleRNNCell(3), epsilon=0.0)
+def _unknown_steps():
     model = _model()
     model.compile("sgd", "mse")
-    with pytest.raises(ValueError, match="number of time steps must be"):
-        model.loss_and_penalty(
-            keras.KerasTensor((None, None, 2)), np.zeros((1, 1))
-        )
+    return model.loss_and_penalty(
+        keras.KerasTensor((None, None, 2)), np.zeros((1, 1))
+    )
+
+
+REGULARIZER_ERRORS = {
+    "`cell` must be a Keras RNN cell": lambda: FlowRegularizedRNN(
+        keras.layers.Dense(3)
+    ),
+    "`head` must be a Keras layer": lambda: FlowRegularizedRNN(
+        keras.layers.SimpleRNNCell(3), head="dense"
+    ),
+    "`strength` must be a number": lambda: FlowRegularizedRNN(
+        keras.layers.SimpleRNNCell(3), strength=-1.0
+    ),
+    "`epsilon` must be a number": lambda: FlowRegularizedRNN(
+        keras.layers.SimpleRNNCell(3), epsilon=0.0
+    ),
+    "number of time steps must be": _unknown_steps,
+}
+
+
+@pytest.mark.parametrize("match", list(REGULARIZER_ERRORS))
+def test_errors(match):
+    with pytest.raises(ValueError, match=match):
+        REGULARIZER_ERRORS[match]()

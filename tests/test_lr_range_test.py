@@ -322,33 +322,47 @@ def test_range_test_callback_refuses_steps_per_execution():
         model.fit(x, y, verbose=0, callbacks=[LRRangeTest(steps=4)])
 
 
-def test_errors():
-    x, y = _regression_data()
+def _scheduled_model():
     scheduled = keras.optimizers.SGD(
         keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
     )
-    with pytest.raises(ValueError, match="not a `LearningRateSchedule`"):
-        lr_range_test(_linear_model(optimizer=scheduled), x, y, steps=4)
-    uncompiled = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match="must be compiled"):
-        lr_range_test(uncompiled, x, y)
-    model = _linear_model()
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
-    with pytest.raises(ValueError, match="pass neither `y` nor"):
-        lr_range_test(model, dataset, y)
-    with pytest.raises(ValueError, match="must not exceed the number"):
-        lr_range_test(model, x, y, batch_size=1000)
-    with pytest.raises(ValueError, match="`rule` must be one of"):
-        lr_range_test(model, x, y, rule="best")
-    with pytest.raises(ValueError, match="`min_lr` must be a number"):
-        LRRangeTest(min_lr=0.0)
-    with pytest.raises(ValueError, match="`max_lr` must be larger"):
-        LRRangeTest(min_lr=1.0, max_lr=0.1)
-    with pytest.raises(ValueError, match="`steps` must be at least 2"):
-        LRRangeTest(steps=1)
-    with pytest.raises(ValueError, match="`mode` must be one of"):
-        LRRangeTest(mode="cosine")
-    with pytest.raises(ValueError, match="`smoothing` must be a number"):
-        LRRangeTest(smoothing=1.0)
-    with pytest.raises(ValueError, match="`divergence_threshold` must be"):
-        LRRangeTest(divergence_threshold=1.0)
+    return _linear_model(optimizer=scheduled)
+
+
+def _batches():
+    x, y = _regression_data()
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+
+
+RANGE_TEST_ERRORS = {
+    "not a `LearningRateSchedule`": lambda x, y: lr_range_test(
+        _scheduled_model(), x, y, steps=4
+    ),
+    "must be compiled": lambda x, y: lr_range_test(
+        keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]), x, y
+    ),
+    "pass neither `y` nor": lambda x, y: lr_range_test(
+        _linear_model(), _batches(), y
+    ),
+    "must not exceed the number": lambda x, y: lr_range_test(
+        _linear_model(), x, y, batch_size=1000
+    ),
+    "`rule` must be one of": lambda x, y: lr_range_test(
+        _linear_model(), x, y, rule="best"
+    ),
+    "`min_lr` must be a number": lambda x, y: LRRangeTest(min_lr=0.0),
+    "`max_lr` must be larger": lambda x, y: LRRangeTest(min_lr=1.0, max_lr=0.1),
+    "`steps` must be at least 2": lambda x, y: LRRangeTest(steps=1),
+    "`mode` must be one of": lambda x, y: LRRangeTest(mode="cosine"),
+    "`smoothing` must be a number": lambda x, y: LRRangeTest(smoothing=1.0),
+    "`divergence_threshold` must be": lambda x, y: LRRangeTest(
+        divergence_threshold=1.0
+    ),
+}
+
+
+@pytest.mark.parametrize("match", list(RANGE_TEST_ERRORS))
+def test_errors(match):
+    x, y = _regression_data()
+    with pytest.raises(ValueError, match=match):
+        RANGE_TEST_ERRORS[match](x, y)

@@ -247,40 +247,55 @@ def test_adam_beta_1_really_changes_inside_fit():
     )
 
 
-def test_errors():
-    with pytest.raises(ValueError, match="`step_size` must be a positive"):
-        CyclicalLearningRate(0.1, 1.0, step_size=0)
-    with pytest.raises(ValueError, match="`mode` must be one of"):
-        CyclicalLearningRate(0.1, 1.0, 10, mode="sine")
-    with pytest.raises(ValueError, match="`gamma` must be a number"):
-        CyclicalLearningRate(0.1, 1.0, 10, gamma=0.0)
-    with pytest.raises(ValueError, match="`initial_learning_rate` must"):
-        CyclicalLearningRate(-0.1, 1.0, 10)
-    with pytest.raises(ValueError, match="`maximal_learning_rate` must"):
-        OneCycle(0.0, 100)
-    with pytest.raises(ValueError, match="`total_steps` must be at least 2"):
-        OneCycle(0.1, 1)
-    with pytest.raises(ValueError, match="`warmup_fraction` must be"):
-        OneCycle(0.1, 100, warmup_fraction=1.0)
-    with pytest.raises(ValueError, match="`initial_div` must be"):
-        OneCycle(0.1, 100, initial_div=0.5)
-    with pytest.raises(ValueError, match="`anneal` must be one of"):
-        OneCycleMomentum(100, anneal="step")
-    with pytest.raises(ValueError, match="`minimal_momentum` must be"):
-        OneCycleMomentum(100, maximal_momentum=0.8, minimal_momentum=0.9)
-    with pytest.raises(ValueError, match="`schedule` must be callable"):
-        MomentumScheduler(0.9)
+SCHEDULE_ERRORS = {
+    "`step_size` must be a positive": lambda: CyclicalLearningRate(
+        0.1, 1.0, step_size=0
+    ),
+    "`mode` must be one of": lambda: CyclicalLearningRate(
+        0.1, 1.0, 10, mode="sine"
+    ),
+    "`gamma` must be a number": lambda: CyclicalLearningRate(
+        0.1, 1.0, 10, gamma=0.0
+    ),
+    "`initial_learning_rate` must": lambda: CyclicalLearningRate(-0.1, 1.0, 10),
+    "`maximal_learning_rate` must": lambda: OneCycle(0.0, 100),
+    "`total_steps` must be at least 2": lambda: OneCycle(0.1, 1),
+    "`warmup_fraction` must be": lambda: OneCycle(
+        0.1, 100, warmup_fraction=1.0
+    ),
+    "`initial_div` must be": lambda: OneCycle(0.1, 100, initial_div=0.5),
+    "`anneal` must be one of": lambda: OneCycleMomentum(100, anneal="step"),
+    "`minimal_momentum` must be": lambda: OneCycleMomentum(
+        100, maximal_momentum=0.8, minimal_momentum=0.9
+    ),
+    "`schedule` must be callable": lambda: MomentumScheduler(0.9),
+}
+
+
+@pytest.mark.parametrize("match", list(SCHEDULE_ERRORS))
+def test_errors(match):
+    with pytest.raises(ValueError, match=match):
+        SCHEDULE_ERRORS[match]()
+
+
+@pytest.mark.parametrize(
+    "optimizer, match",
+    [
+        (lambda: keras.optimizers.RMSprop(0.01), "needs SGD"),
+        (lambda: keras.optimizers.SGD(0.01), "momentum=0.0"),
+    ],
+    ids=["rmsprop", "sgd_without_momentum"],
+)
+def test_momentum_scheduler_refuses_optimizers_without_momentum(
+    optimizer, match
+):
     x, y = _momentum_data()
-    for optimizer, match in [
-        (keras.optimizers.RMSprop(0.01), "needs SGD"),
-        (keras.optimizers.SGD(0.01), "momentum=0.0"),
-    ]:
-        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-        model.compile(optimizer, "mse")
-        with pytest.raises(ValueError, match=match):
-            model.fit(
-                x,
-                y,
-                verbose=0,
-                callbacks=[MomentumScheduler(OneCycleMomentum(10))],
-            )
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer(), "mse")
+    with pytest.raises(ValueError, match=match):
+        model.fit(
+            x,
+            y,
+            verbose=0,
+            callbacks=[MomentumScheduler(OneCycleMomentum(10))],
+        )

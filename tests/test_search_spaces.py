@@ -171,31 +171,97 @@ def test_two_trial_search(tmp_path):
     } <= set(trials[0].hyperparameters.values)
 
 
-def test_errors():
+SPACE_ERRORS = [
+    (
+        ValueError,
+        "`min_value` must be numbers low",
+        lambda hp: learning_rate_space(hp, min_value=1e-1, max_value=1e-3),
+    ),
+    (
+        ValueError,
+        "`default` must lie in",
+        lambda hp: learning_rate_space(hp, default=1.0),
+    ),
+    (
+        ValueError,
+        "`max_value` must be a number",
+        lambda hp: dropout_space(hp, max_value=1.0),
+    ),
+    (
+        ValueError,
+        "`kinds` must be a non-empty",
+        lambda hp: regularization_space(hp, kinds=("l3",)),
+    ),
+    (
+        ValueError,
+        "`default` must be one of",
+        lambda hp: regularization_space(hp, kinds=("l1", "l2")),
+    ),
+    (
+        ValueError,
+        "`choices` must be a non-empty",
+        lambda hp: initializer_space(hp, choices=()),
+    ),
+    (
+        ValueError,
+        "`radius_range` must be numbers",
+        lambda hp: initializer_space(hp, radius_range=(1.5, 0.5)),
+    ),
+    (
+        ValueError,
+        "`default` must be one of",
+        lambda hp: bias_initializer_space(hp, default=0.5),
+    ),
+    (
+        TypeError,
+        "must be a function `hp -> dict`",
+        lambda hp: combine_spaces(learning_rate_space, 3),
+    ),
+    (
+        TypeError,
+        "must return a dict",
+        lambda hp: combine_spaces(lambda hp: 0.1)(hp),
+    ),
+    (
+        TypeError,
+        "`builder` must be a function",
+        lambda hp: RecipeHyperModel("mlp"),
+    ),
+    (
+        TypeError,
+        "`spaces` must be a function",
+        lambda hp: RecipeHyperModel(
+            build_mlp_classifier, [learning_rate_space, 1]
+        ),
+    ),
+    (
+        TypeError,
+        "`fixed` must be a dict",
+        lambda hp: RecipeHyperModel(build_mlp_classifier, fixed=[1]),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "error, match, call",
+    SPACE_ERRORS,
+    ids=[
+        "learning_rate_range",
+        "learning_rate_default",
+        "dropout_max",
+        "regularization_kinds",
+        "regularization_default",
+        "initializer_choices",
+        "initializer_radius",
+        "bias_default",
+        "combine_not_callable",
+        "space_not_dict",
+        "builder",
+        "spaces",
+        "fixed",
+    ],
+)
+def test_errors(error, match, call):
     hp = keras_tuner.HyperParameters()
-    with pytest.raises(ValueError, match="`min_value` must be numbers low"):
-        learning_rate_space(hp, min_value=1e-1, max_value=1e-3)
-    with pytest.raises(ValueError, match="`default` must lie in"):
-        learning_rate_space(hp, default=1.0)
-    with pytest.raises(ValueError, match="`max_value` must be a number"):
-        dropout_space(hp, max_value=1.0)
-    with pytest.raises(ValueError, match="`kinds` must be a non-empty"):
-        regularization_space(hp, kinds=("l3",))
-    with pytest.raises(ValueError, match="`default` must be one of"):
-        regularization_space(hp, kinds=("l1", "l2"))
-    with pytest.raises(ValueError, match="`choices` must be a non-empty"):
-        initializer_space(hp, choices=())
-    with pytest.raises(ValueError, match="`radius_range` must be numbers"):
-        initializer_space(hp, radius_range=(1.5, 0.5))
-    with pytest.raises(ValueError, match="`default` must be one of"):
-        bias_initializer_space(hp, default=0.5)
-    with pytest.raises(TypeError, match="must be a function `hp -> dict`"):
-        combine_spaces(learning_rate_space, 3)
-    with pytest.raises(TypeError, match="must return a dict"):
-        combine_spaces(lambda hp: 0.1)(hp)
-    with pytest.raises(TypeError, match="`builder` must be a function"):
-        RecipeHyperModel("mlp")
-    with pytest.raises(TypeError, match="`spaces` must be a function"):
-        RecipeHyperModel(build_mlp_classifier, [learning_rate_space, 1])
-    with pytest.raises(TypeError, match="`fixed` must be a dict"):
-        RecipeHyperModel(build_mlp_classifier, fixed=[1])
+    with pytest.raises(error, match=match):
+        call(hp)

@@ -2,6 +2,7 @@ import json
 import pathlib
 
 import keras
+import keras_tuner
 import numpy as np
 import pandas as pd
 import pytest
@@ -245,22 +246,76 @@ def test_bayesian_sweep_fits_its_gaussian_process(tmp_path, monkeypatch):
     assert fits == [1, 2]  # fitted on the trials finished so far
 
 
-def test_errors(tmp_path, monkeypatch):
+SWEEP_ERRORS = [
+    (
+        ImportError,
+        r'pip install "curriculum-toolkit\[bayesian\]"',
+        lambda tmp, train: sweep(build_mlp_classifier, train, tuner="bayesian"),
+    ),
+    (
+        ValueError,
+        "`tuner` must be one of",
+        lambda tmp, train: sweep(build_mlp_classifier, train, tuner="grid"),
+    ),
+    (
+        ValueError,
+        "`data` must be `\\(x, y\\)`",
+        lambda tmp, train: sweep(build_mlp_classifier, train[0]),
+    ),
+    (
+        ValueError,
+        "`median_stopping` must be",
+        lambda tmp, train: sweep(
+            build_mlp_classifier, train, median_stopping=3, directory=tmp
+        ),
+    ),
+    (
+        ValueError,
+        "`direction` must be one of",
+        lambda tmp, train: MedianStopping("val_loss", "down", []),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "error, match, call",
+    SWEEP_ERRORS,
+    ids=["bayesian_without_sklearn", "tuner", "data", "median", "direction"],
+)
+def test_errors(tmp_path, monkeypatch, error, match, call):
     import sys
 
     train, _ = _data()
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    with pytest.raises(
-        ImportError, match=r'pip install "curriculum-toolkit\[bayesian\]"'
-    ):
-        sweep(build_mlp_classifier, train, tuner="bayesian")
-    with pytest.raises(ValueError, match="`tuner` must be one of"):
-        sweep(build_mlp_classifier, train, tuner="grid")
-    with pytest.raises(ValueError, match="`data` must be `\\(x, y\\)`"):
-        sweep(build_mlp_classifier, train[0])
-    with pytest.raises(ValueError, match="`median_stopping` must be"):
-        sweep(
-            build_mlp_classifier, train, median_stopping=3, directory=tmp_path
-        )
-    with pytest.raises(ValueError, match="`direction` must be one of"):
-        MedianStopping("val_loss", "down", [])
+    with pytest.raises(error, match=match):
+        call(tmp_path, train)
+
+
+def test_sweep_tuner_on_its_own_takes_any_oracle(tmp_path):
+    from toolkit.tuning import RecipeHyperModel, SweepTuner
+    from toolkit.tuning.sweep import TUNERS
+
+    # One module-level class per algorithm, each keras-tuner's own tuner.
+    assert issubclass(TUNERS["hyperband"], keras_tuner.Hyperband)
+    assert all(issubclass(c, SweepTuner) for c in TUNERS.values())
+    hypermodel = RecipeHyperModel(
+        build_mlp_classifier, learning_rate_space, fixed={"hidden_units": (4,)}
+    )
+    tuner = SweepTuner(
+        hypermodel,
+        oracle=keras_tuner.oracles.RandomSearchOracle(
+            "val_loss", max_trials=2, seed=3
+        ),
+        training_seed=3,
+        verbose=0,
+        directory=tmp_path,
+        project_name="own",
+    )
+    (x, y), validation = _data()
+    tuner.search(
+        x, y, validation_data=validation, epochs=2, batch_size=16, verbose=0
+    )
+    frame = trials_frame(tmp_path / "own")
+    assert list(frame["status"]) == ["completed"] * 2
+    assert list(frame["epochs"]) == [2, 2]
+    assert {"val_loss_epoch_2", "best_val_loss"} <= set(frame.columns)

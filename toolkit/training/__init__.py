@@ -4,13 +4,9 @@ regularizer."""
 
 from toolkit.training.gradient_flow import gradient_flow, plot_gradient_flow
 from toolkit.training.gradient_regularizer import FlowRegularizedRNN
-from toolkit.training.lr_range_test import (
-    LRRangeTest,
-    LRRangeTestResult,
-    auto_smoothing,
-    lr_range_test,
-    suggest_learning_rates,
-)
+from toolkit.training.lr_range_callback import LRRangeTest, auto_smoothing
+from toolkit.training.lr_range_test import LRRangeTestResult, lr_range_test
+from toolkit.training.lr_suggestions import suggest_learning_rates
 from toolkit.training.schedules import (
     CyclicalLearningRate,
     MomentumScheduler,

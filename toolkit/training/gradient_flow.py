@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from toolkit import validation as v
+
 COLUMNS = ["model", "step", "distance", "grad_norm", "relative"]
 
 
@@ -153,9 +155,7 @@ def gradient_flow(model, x, y, layer=None, loss="auto", name=None):
             if not isinstance(states, (list, tuple)):
                 states = [states]
             hidden[t] = output
-            # The state tensors made at this step (h_t, and c_t for an
-            # LSTM); states only passed along (a SkipCell's history) are
-            # counted at the step that made them.
+            # Each state counts at the step that made it (h_t, c_t, ...).
             created[t] = [s for s in states if id(s) not in seen]
             if all(s is not output for s in created[t]):
                 created[t].append(output)
@@ -223,13 +223,7 @@ def plot_gradient_flow(frame, column="grad_norm", logy=True, ax=None):
     ax.figure.savefig("gradient_flow.png", dpi=120)
     ```
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            "`plot_gradient_flow` needs matplotlib: "
-            "pip install 'curriculum-toolkit[plot]'"
-        ) from error
+    plt = v.require_pyplot()
     missing = [c for c in ("model", "distance", column) if c not in frame]
     if missing:
         raise ValueError(

@@ -146,8 +146,7 @@ class FlowRegularizedRNN(keras.Model):
             for state in states:
                 tape.watch(state)
             for step in range(steps):
-                # A small tape per step gives the one-step Jacobian's
-                # vector product without walking the whole unrolled graph.
+                # A tape per step: the one-step Jacobian-vector product.
                 with tf.GradientTape() as step_tape:
                     step_tape.watch(states)
                     output, new_states = self.cell(

@@ -9,168 +9,15 @@ learning rate lies where the loss falls fastest, well before it blows up.
 import contextlib
 import math
 
-import keras
 import numpy as np
 
 from toolkit import validation as v
+from toolkit._keras_compat import set_steps_per_execution
+from toolkit.training.lr_range_callback import LRRangeTest, check_learning_rate
 from toolkit.training.lr_suggestions import (
     _warn_if_edge_not_seen,
     suggest_learning_rates,
 )
-
-
-class LRRangeTest(keras.callbacks.Callback):
-    """Sweeps the learning rate over `steps` batches and records the loss.
-
-    At batch `i` (0-based) of `steps` the learning rate is
-
-    ```
-    exponential: lr_i = min_lr * (max_lr / min_lr) ** (i / (steps - 1))
-    linear:      lr_i = min_lr + (max_lr - min_lr) * i / (steps - 1)
-    ```
-
-    and the loss of that one batch is recorded. Keras 3 reports, at the end
-    of batch `b` of an epoch, the running mean `m_b` of the batch losses so
-    far (weighted by batch size), so the batch's own loss is recovered as
-    `l_b = b * m_b - (b - 1) * m_{b-1}`, which is exact when the batches of
-    an epoch have equal size (the last batch of a `tf.data` epoch may be
-    smaller: batch with `drop_remainder=True` to avoid it; `lr_range_test`
-    does it for NumPy data).
-
-    The smoothed loss is an exponential moving average with bias correction
-    (the same correction as Adam's):
-
-    ```
-    a_i = smoothing * a_{i-1} + (1 - smoothing) * l_i,    a_{-1} = 0
-    s_i = a_i / (1 - smoothing ** (i + 1))
-    ```
-
-    An average with factor `beta` lags the loss by `beta / (1 - beta)`
-    batches. With `smoothing="auto"` the factor follows the length of the
-    sweep, `beta = 1 - 2 / (w + 1)` with the window `w = max(1, steps /
-    10)` (a span-`w` average: lag `(w - 1) / 2`, at most 5% of the sweep),
-    so a short sweep is not smoothed over more learning rates than it
-    visits, and a long one is still averaged over many batches. A fixed
-    factor such as 0.98 (a lag of 49 batches) suits only sweeps of many
-    hundred batches.
-
-    Training stops when `s_i > divergence_threshold * min_{j<=i} s_j`, when
-    the loss is not finite, or after `steps` batches.
-
-    The callback changes the learning rate and trains the model: use
-    `lr_range_test`, which puts the weights, the optimizer state and the
-    learning rate back afterwards.
-
-    Args:
-        min_lr: float > 0, first learning rate. Default: 1e-7.
-        max_lr: float > `min_lr`, last learning rate. Default: 10.
-        steps: int >= 2, number of batches of the sweep. Default: 100.
-        mode: `"exponential"` or `"linear"`. Default: `"exponential"`.
-        smoothing: `"auto"` or a float in [0, 1), the moving-average
-            factor (0.0 disables smoothing). Default: `"auto"`, which
-            gives `1 - 2 / (w + 1)` with `w = max(1, steps / 10)`
-            (0.82 for 100 steps).
-        divergence_threshold: float > 1, stop when the smoothed loss passes
-            this multiple of its minimum. Default: 4.
-
-    Attributes:
-        lrs, losses, smoothed_losses: lists, one entry per recorded batch.
-
-    Example:
-
-    ```python
-    finder = LRRangeTest(min_lr=1e-6, max_lr=1.0, steps=50)
-    model.fit(x, y, batch_size=32, epochs=1, callbacks=[finder])
-    ```
-    """
-
-    def __init__(
-        self,
-        min_lr=1e-7,
-        max_lr=10.0,
-        steps=100,
-        mode="exponential",
-        smoothing="auto",
-        divergence_threshold=4.0,
-    ):
-        super().__init__()
-        self.min_lr = _check_positive_float("min_lr", min_lr)
-        self.max_lr = _check_positive_float("max_lr", max_lr)
-        if self.max_lr <= self.min_lr:
-            raise ValueError(
-                "Argument `max_lr` must be larger than `min_lr`. Received: "
-                f"min_lr={min_lr!r}, max_lr={max_lr!r}"
-            )
-        self.steps = v.check_positive_int("steps", steps)
-        if self.steps < 2:
-            raise ValueError(
-                f"Argument `steps` must be at least 2. Received: steps={steps}"
-            )
-        self.mode = v.check_choice("mode", mode, {"exponential", "linear"})
-        if isinstance(smoothing, str) and smoothing == "auto":
-            smoothing = auto_smoothing(self.steps)
-        elif isinstance(smoothing, str):
-            raise ValueError(
-                'Argument `smoothing` must be "auto" or a number in '
-                f"[0, 1). Received: smoothing={smoothing!r}"
-            )
-        self.smoothing = v.check_in_range(
-            "smoothing", smoothing, 0.0, 1.0, high_closed=False
-        )
-        self.divergence_threshold = _check_positive_float(
-            "divergence_threshold", divergence_threshold
-        )
-        if self.divergence_threshold <= 1.0:
-            raise ValueError(
-                "Argument `divergence_threshold` must be larger than 1. "
-                f"Received: divergence_threshold={divergence_threshold!r}"
-            )
-
-    def learning_rate_at(self, step):
-        """The learning rate of batch `step` (0-based) of the sweep."""
-        fraction = step / (self.steps - 1)
-        if self.mode == "exponential":
-            return self.min_lr * (self.max_lr / self.min_lr) ** fraction
-        return self.min_lr + (self.max_lr - self.min_lr) * fraction
-
-    def on_train_begin(self, logs=None):
-        _check_model(self.model)
-        self.lrs, self.losses, self.smoothed_losses = [], [], []
-        self._average = 0.0
-        self._best = math.inf
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._batch_in_epoch = 0
-        self._previous_mean = 0.0
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._lr = self.learning_rate_at(len(self.lrs))
-        self.model.optimizer.learning_rate = self._lr
-
-    def on_train_batch_end(self, batch, logs=None):
-        mean = float((logs or {})["loss"])
-        self._batch_in_epoch += 1
-        b = self._batch_in_epoch
-        loss = b * mean - (b - 1) * self._previous_mean
-        self._previous_mean = mean
-        step = len(self.lrs)
-        if not math.isfinite(loss):
-            smoothed = math.nan
-        else:
-            self._average = (
-                self.smoothing * self._average + (1 - self.smoothing) * loss
-            )
-            smoothed = self._average / (1 - self.smoothing ** (step + 1))
-        self.lrs.append(self._lr)
-        self.losses.append(loss)
-        self.smoothed_losses.append(smoothed)
-        if not math.isfinite(smoothed):
-            self.model.stop_training = True
-            return
-        self._best = min(self._best, smoothed)
-        diverged = smoothed > self.divergence_threshold * self._best
-        if diverged or len(self.lrs) >= self.steps:
-            self.model.stop_training = True
 
 
 class LRRangeTestResult:
@@ -233,7 +80,7 @@ class LRRangeTestResult:
         Returns:
             The matplotlib `Axes`.
         """
-        plt = _pyplot()
+        plt = v.require_pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
         data = self.history
@@ -312,10 +159,8 @@ def lr_range_test(
             dataset. NumPy data are cut to whole batches so every recorded
             loss is exact. A batch smaller than the training batch gives
             more steps from the same data, which a test of one epoch
-            needs to resolve the curve; on the UCI digits (batch 8 for
-            training at 32) the suggestion transferred as found, and
-            rescaling it linearly by the batch ratio did worse in four
-            of six cases (`bench/lr_finder_digits.py`).
+            needs to resolve the curve; use the suggestion as found, not
+            rescaled by the batch ratio (`bench/lr_finder_digits.py`).
         min_lr, max_lr, steps, mode, smoothing, divergence_threshold: see
             `LRRangeTest`.
         rule: the suggestion returned as `result.suggestion`:
@@ -357,8 +202,8 @@ def lr_range_test(
         smoothing=smoothing,
         divergence_threshold=divergence_threshold,
     )
-    _check_learning_rate(model)
-    fit_kwargs = _fit_arguments(x, y, batch_size, finder.steps)
+    check_learning_rate(model)
+    fit_kwargs = _range_test_fit_arguments(x, y, batch_size, finder.steps)
     snapshot = _Snapshot(model)
     try:
         with _one_batch_per_execution(model):
@@ -370,78 +215,24 @@ def lr_range_test(
     )
 
 
-def auto_smoothing(steps, fraction=0.1):
-    """The moving-average factor `smoothing="auto"` uses for `steps`.
-
-    `beta = 1 - 2 / (w + 1)` with the window `w = max(1, fraction *
-    steps)`: the average of span `w`, whose lag `beta / (1 - beta) =
-    (w - 1) / 2` batches is at most half of `fraction` of the sweep.
-
-    Args:
-        steps: int >= 1, the number of batches of the sweep.
-        fraction: float in (0, 1], the window as a fraction of the sweep.
-            Default: 0.1.
-
-    Returns:
-        float in [0, 1).
-    """
-    steps = v.check_positive_int("steps", steps)
-    fraction = v.check_in_range(
-        "fraction", fraction, 0.0, 1.0, low_closed=False
-    )
-    window = max(1.0, fraction * steps)
-    return 1.0 - 2.0 / (window + 1.0)
-
-
-def _check_model(model):
-    steps_per_execution = getattr(model, "steps_per_execution", 1)
-    if steps_per_execution != 1:
-        raise ValueError(
-            "The LR range test needs a callback after every batch, but the "
-            f"model is compiled with `steps_per_execution="
-            f"{steps_per_execution}`, so Keras calls callbacks only every "
-            "that many batches. Use `lr_range_test`, which runs the test "
-            "one batch per execution and puts the setting back, or compile "
-            "with `steps_per_execution=1`. Received: "
-            f"steps_per_execution={steps_per_execution}"
-        )
-    _check_learning_rate(model)
-
-
-def _check_learning_rate(model):
-    learning_rate = getattr(model.optimizer, "_learning_rate", None)
-    if isinstance(
-        learning_rate, keras.optimizers.schedules.LearningRateSchedule
-    ):
-        raise ValueError(
-            "The LR range test sets the learning rate itself, so the "
-            "optimizer must be created with a float `learning_rate`, not a "
-            f"`LearningRateSchedule`. Received: learning_rate={learning_rate!r}"
-        )
-
-
 @contextlib.contextmanager
 def _one_batch_per_execution(model):
     """`model` trains one batch per execution inside the block, so the
     callback sees every batch's loss; its `steps_per_execution` and its
     compiled train function (built for that many batches) come back
     afterwards."""
-    steps_per_execution = model.steps_per_execution
-    if steps_per_execution == 1:  # keep the train function `fit` compiles
+    if model.steps_per_execution == 1:  # keep the function `fit` compiles
         yield
         return
-    train_function = model.train_function
-    model.steps_per_execution = 1
-    model.train_function = None
+    previous = set_steps_per_execution(model, 1)
     try:
         yield
     finally:
-        model.steps_per_execution = steps_per_execution
-        model.train_function = train_function
+        set_steps_per_execution(model, *previous)
 
 
-def _fit_arguments(x, y, batch_size, steps):
-    if _is_dataset(x):
+def _range_test_fit_arguments(x, y, batch_size, steps):
+    if v.is_dataset(x):
         if y is not None or batch_size is not None:
             raise ValueError(
                 "With a `tf.data.Dataset`, pass neither `y` nor "
@@ -484,14 +275,6 @@ def _fit_arguments(x, y, batch_size, steps):
     }
 
 
-def _is_dataset(x):
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return False
-    return isinstance(x, tf.data.Dataset)
-
-
 class _Snapshot:
     """Every model and optimizer variable's value, to put back later."""
 
@@ -521,20 +304,3 @@ class _Snapshot:
             variable.assign(value)
         self.optimizer.learning_rate = self.learning_rate
         self.model.stop_training = False
-
-
-def _check_positive_float(name, value):
-    return v.check_in_range(
-        name, value, 0.0, math.inf, low_closed=False, high_closed=False
-    )
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            "Plotting needs matplotlib: `pip install matplotlib` (or "
-            "`pip install curriculum-toolkit[plot]`)."
-        ) from error
-    return plt

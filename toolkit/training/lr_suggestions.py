@@ -69,8 +69,7 @@ def suggest_learning_rates(lrs, smoothed_losses):
             f"`steps`. Received: {len(lrs)} finite losses"
         )
     lowest = int(np.argmin(losses))
-    # Only the part up to the minimum is informative about descent; keep
-    # one point beyond it so the minimum has a central difference.
+    # The descent, plus one point past the minimum for a central difference.
     end = min(max(lowest + 2, 3), len(losses))
     x = np.log(lrs[:end])
     slopes = (losses[2:end] - losses[: end - 2]) / (x[2:] - x[:-2])

@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from toolkit import validation as v
+from toolkit._keras_compat import replace_optimizer_attribute
 from toolkit.api_export import register
 
 
@@ -74,10 +75,10 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         name="CyclicalLearningRate",
     ):
         super().__init__()
-        self.initial_learning_rate = _check_non_negative(
+        self.initial_learning_rate = v.check_non_negative(
             "initial_learning_rate", initial_learning_rate
         )
-        self.maximal_learning_rate = _check_non_negative(
+        self.maximal_learning_rate = v.check_non_negative(
             "maximal_learning_rate", maximal_learning_rate
         )
         self.step_size = v.check_positive_int("step_size", step_size)
@@ -179,13 +180,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         name="OneCycle",
     ):
         super().__init__()
-        self.maximal_learning_rate = v.check_in_range(
-            "maximal_learning_rate",
-            maximal_learning_rate,
-            0.0,
-            math.inf,
-            low_closed=False,
-            high_closed=False,
+        self.maximal_learning_rate = v.check_positive(
+            "maximal_learning_rate", maximal_learning_rate
         )
         self.total_steps = _check_total_steps(total_steps)
         self.warmup_fraction = _check_warmup(warmup_fraction)
@@ -382,9 +378,8 @@ class MomentumScheduler(keras.callbacks.Callback):
             trainable=False,
             name=f"scheduled_{self._attribute}",
         )
-        # Bypass the optimizer's variable tracking: the slot list and the
-        # checkpoint layout stay as they are.
-        object.__setattr__(optimizer, self._attribute, self._variable)
+        # Untracked: the slot list and the checkpoint layout stay as they are.
+        replace_optimizer_attribute(optimizer, self._attribute, self._variable)
         self.model.make_train_function(force=True)
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -400,7 +395,7 @@ class MomentumScheduler(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         optimizer = self.model.optimizer
-        object.__setattr__(
+        replace_optimizer_attribute(
             optimizer, self._attribute, float(self._variable.numpy())
         )
         self.model.make_train_function(force=True)
@@ -454,10 +449,6 @@ def _interpolate(a, b, p, anneal):
     if anneal == "linear":
         return a * (1.0 - p) + b * p
     return b + (a - b) * (1.0 + ops.cos(math.pi * p)) / 2.0
-
-
-def _check_non_negative(name, value):
-    return v.check_in_range(name, value, 0.0, math.inf, high_closed=False)
 
 
 def _check_total_steps(value):

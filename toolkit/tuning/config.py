@@ -1,8 +1,10 @@
 """Sweep configuration files (YAML or JSON) for `toolkit sweep CONFIG`.
 
 A configuration names a recipe, a data set, a search space, a tuner and a
-budget; `run_config` turns it into a `sweep` call. Example
-(`examples/sweep_digits.yaml`):
+budget; `sweep_from_config` turns it into a `sweep` call with a given
+builder. Which builder a recipe's name means is for `recipes.config`
+(`resolve_recipe`, `run_config`): the toolkit knows no recipe by name.
+Example (`examples/sweep_digits.yaml`):
 
 ```yaml
 recipe: mlp_classifier      # recipes.build_mlp_classifier
@@ -110,24 +112,6 @@ def check_config(config, source="config"):
     return filled
 
 
-def resolve_recipe(name):
-    """`build_<name>` and `<name>_search_space` from `recipes`."""
-    import recipes
-
-    builder = getattr(recipes, f"build_{name}", None)
-    if builder is None:
-        known = sorted(
-            attribute[len("build_") :]
-            for attribute in dir(recipes)
-            if attribute.startswith("build_")
-        )
-        raise ValueError(
-            f"Argument `recipe` must name a recipe builder, one of {known}. "
-            f"Received: recipe={name!r}"
-        )
-    return builder, getattr(recipes, f"{name}_search_space", None)
-
-
 def resolve_space(space, default_space):
     """The list of search-space functions a configuration asks for."""
     if space == "default":
@@ -174,12 +158,20 @@ def load_data(name, options):
     return (x, y), (x_val, y_val)
 
 
-def run_config(config, verbose=1):
+def sweep_from_config(config, builder, default_space=None, verbose=1):
     """Run the sweep a checked configuration describes; return its
-    DataFrame (and save the plots in the sweep's folder if asked)."""
+    DataFrame.
+
+    Args:
+        config: dict, from `load_config` or `check_config`.
+        builder: the recipe builder to tune (`recipes.config.run_config`
+            passes the one `config["recipe"]` names).
+        default_space: the search-space function `space: default` means,
+            or None if there is none.
+        verbose: 0 or 1, passed to `sweep`. Default: 1.
+    """
     from toolkit.tuning.sweep import sweep
 
-    builder, default_space = resolve_recipe(config["recipe"])
     spaces = resolve_space(config["space"], default_space)
     train, validation = load_data(config["data"], config["data_options"])
     fixed = dict(config["fixed"] or {})

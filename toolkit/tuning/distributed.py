@@ -29,6 +29,8 @@ import os
 import subprocess
 import sys
 
+from toolkit import validation as v
+
 ENVIRONMENT = (
     "KERASTUNER_TUNER_ID",
     "KERASTUNER_ORACLE_IP",
@@ -83,7 +85,7 @@ def launch_local(
 
     Args:
         command: list of str, the program every process runs, e.g.
-            `[sys.executable, "-m", "toolkit.cli", "sweep", "cfg.yaml"]`.
+            `[sys.executable, "-m", "recipes.cli", "sweep", "cfg.yaml"]`.
         workers: int >= 1. Default: 2.
         port: int, the chief's port. Default: 8000.
         ip: str. Default: `"127.0.0.1"`.
@@ -97,19 +99,11 @@ def launch_local(
     Example:
 
     ```python
-    launch_local([sys.executable, "-m", "toolkit.cli", "sweep",
+    launch_local([sys.executable, "-m", "recipes.cli", "sweep",
                   "examples/sweep_digits.yaml"], workers=2, port=8123)
     ```
     """
-    if (
-        isinstance(workers, bool)
-        or not isinstance(workers, int)
-        or (workers < 1)
-    ):
-        raise ValueError(
-            "Argument `workers` must be a positive integer. "
-            f"Received: workers={workers!r}"
-        )
+    workers = v.check_positive_int("workers", workers)
     base = dict(os.environ if env is None else env)
     names = ["chief"] + [f"tuner{i}" for i in range(workers)]
     processes = {}

@@ -3,6 +3,8 @@ and parallel coordinates."""
 
 import numpy as np
 
+from toolkit import validation as v
+
 
 def hyperparameter_columns(frame):
     """The hyperparameter columns of a `sweep` DataFrame."""
@@ -49,7 +51,7 @@ def plot_metric_vs_hyperparameters(
                                    path="sweep.png")
     ```
     """
-    plt = _pyplot()
+    plt = v.require_pyplot()
     _check_metric(frame, metric)
     names = hyperparameter_columns(frame)
     rows = max(1, int(np.ceil(len(names) / columns)))
@@ -99,7 +101,7 @@ def plot_parallel_coordinates(frame, metric="best_val_loss", path=None):
     Returns:
         The matplotlib `Figure`.
     """
-    plt = _pyplot()
+    plt = v.require_pyplot()
     _check_metric(frame, metric)
     finished = frame[frame[metric].notna()]
     names = hyperparameter_columns(frame) + [metric]
@@ -180,14 +182,3 @@ def _check_metric(frame, metric):
             f"such as {[c for c in frame.columns if c.startswith('best_')]}. "
             f"Received: metric={metric!r}"
         )
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError(
-            "Plotting needs matplotlib: `pip install matplotlib` (or "
-            "`pip install curriculum-toolkit[plot]`)."
-        ) from error
-    return plt

@@ -107,7 +107,7 @@ def regularization_space(
     Returns:
         `{name: None | keras.regularizers.Regularizer}`.
     """
-    kinds = _check_subset("kinds", kinds, REGULARIZERS)
+    kinds = v.check_subset("kinds", kinds, REGULARIZERS)
     v.check_choice("default", default, set(kinds))
     _check_range(min_strength, max_strength, None)
     kind = hp.Choice(name, list(kinds), default=default)
@@ -184,7 +184,7 @@ def initializer_space(
     """
     from toolkit import initializers
 
-    choices = _check_subset("choices", choices, INITIALIZERS)
+    choices = v.check_subset("choices", choices, INITIALIZERS)
     v.check_choice("default", default, set(choices))
     sparse_nonzero = v.check_positive_int("sparse_nonzero", sparse_nonzero)
     low, high = _check_range(*radius_range, None, name="radius_range")
@@ -272,6 +272,7 @@ def call_space(space, hp):
 
 
 def _check_range(low, high, default, name="min_value"):
+    """Numbers `low < high`, and `default` between them unless None."""
     for value in (low, high):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(
@@ -289,14 +290,3 @@ def _check_range(low, high, default, name="min_value"):
             f"Received: default={default!r}"
         )
     return float(low), float(high)
-
-
-def _check_subset(name, values, allowed):
-    values = tuple(values)
-    unknown = [value for value in values if value not in allowed]
-    if not values or unknown:
-        raise ValueError(
-            f"Argument `{name}` must be a non-empty subset of "
-            f"{list(allowed)}. Received: {name}={list(values)}"
-        )
-    return values

@@ -1,21 +1,16 @@
 """The sweep runner: a keras-tuner search that leaves a table behind.
 
 keras-tuner searches; this module adds what it lacks. Every trial writes a
-record (`<directory>/<project_name>/records/trial_<id>.json`): its
-hyperparameters, every metric at every epoch, its status, start and end
-times and, if it raised, the error. `sweep` returns them as a pandas
-DataFrame and writes `trials.csv` next to them after every trial, so a
-sweep cut short still leaves its table. Run again with the same
-`directory` and `project_name`, keras-tuner reloads its oracle: finished
-trials are kept, the trial that was running is run again (its record is
-overwritten, never duplicated), and the search goes on to `max_trials`.
+record (see `toolkit.tuning.records`): its hyperparameters, every metric
+at every epoch, its status, start and end times and, if it raised, the
+error. `sweep` returns them as a pandas DataFrame and writes `trials.csv`
+next to them after every trial, so a sweep cut short still leaves its
+table. Run again with the same `directory` and `project_name`,
+keras-tuner reloads its oracle: finished trials are kept, the trial that
+was running is run again (its record is overwritten, never duplicated),
+and the search goes on to `max_trials`.
 """
 
-import datetime
-import json
-import math
-import numbers
-import os
 import pathlib
 import time
 import traceback
@@ -23,213 +18,172 @@ import zlib
 
 import keras
 import keras_tuner
-import numpy as np
 
 from toolkit import validation as v
+from toolkit._keras_compat import set_oracle_seed
+from toolkit.tuning import records
 from toolkit.tuning.hypermodel import RecipeHyperModel
-
-TUNERS = {
-    "random": keras_tuner.RandomSearch,
-    "bayesian": keras_tuner.BayesianOptimization,
-    "hyperband": keras_tuner.Hyperband,
-}
-
-#: Values of the `status` column.
-STATUSES = ("completed", "stopped_early", "failed", "running")
-
-RECORDS = "records"
-CSV_NAME = "trials.csv"
+from toolkit.tuning.median_stopping import MedianStopping
 
 
-class MedianStopping(keras.callbacks.Callback):
-    """The median stopping rule (Golovin et al. 2017, Google Vizier).
+class SweepTuner(keras_tuner.Tuner):
+    """A keras-tuner `Tuner` whose trials leave records, may be stopped by
+    the median rule and are seeded one by one.
 
-    At the end of epoch `k`, the trial stops if its best objective so far
-    is worse than the median, over the finished trials that reached epoch
-    `k`, of their objective's running average up to epoch `k`:
+    It works through keras-tuner's hooks: `on_trial_begin` writes the
+    trial's record (status `"running"`), `run_trial` adds `MedianStopping`,
+    seeds the training and marks the record `"completed"`,
+    `"stopped_early"` or `"failed"` (then rewrites `trials.csv`), and
+    `on_epoch_end` appends each epoch's metrics to the record.
 
-    ```
-    stop if  best_{j<=k} o_j  is worse than
-             median_i ( mean_{j<=k} o^(i)_j )
-    ```
-
-    It needs `min_trials` finished trials and lets every trial run
-    `grace_epochs` epochs first. A stopped trial is not a failure: it ends
-    as a completed keras-tuner trial with the metrics it reached, and the
-    sweep marks it `"stopped_early"`.
+    On its own it takes any oracle, e.g.
+    `SweepTuner(hypermodel, oracle=keras_tuner.oracles.RandomSearchOracle(
+    "val_loss", max_trials=5))`. `sweep` uses it mixed with keras-tuner's
+    tuner of the chosen algorithm (`TUNERS`), which builds that
+    algorithm's oracle and keeps its own hooks (Hyperband's epochs per
+    round and warm starts from the previous round's weights).
 
     Args:
-        objective: str, the metric to watch (e.g. `"val_loss"`).
-        direction: `"min"` or `"max"`.
-        curves: list of lists, the objective per epoch of the finished
-            trials.
-        min_trials: int, finished trials needed before stopping anything.
-            Default: 3.
-        grace_epochs: int, epochs every trial runs. Default: 1.
-        record_path: str or None, the trial record to mark when stopping.
-
-    Reference:
-        D. Golovin et al., "Google Vizier: A Service for Black-Box
-        Optimization", KDD 2017, section 3.2.1.
+        hypermodel: a `keras_tuner.HyperModel`.
+        median_stopping: None, True (its defaults) or a dict with
+            `min_trials` and `grace_epochs` for `MedianStopping` on the
+            oracle's objective. Default: None.
+        training_seed: int or None. Before trial `i` is built and trained,
+            `keras.utils.set_random_seed(trial_seed(training_seed, i))`.
+            Default: None (not seeded).
+        verbose: 0 (quiet) or 1 (one line per finished trial). Default: 1.
+        **kwargs: the arguments of the keras-tuner tuner (`oracle`,
+            `directory`, `project_name`, `overwrite`, ...).
     """
 
     def __init__(
         self,
-        objective,
-        direction,
-        curves,
-        min_trials=3,
-        grace_epochs=1,
-        record_path=None,
+        hypermodel=None,
+        median_stopping=None,
+        training_seed=None,
+        verbose=1,
+        **kwargs,
     ):
-        super().__init__()
-        self.objective = objective
-        self.direction = v.check_choice("direction", direction, {"min", "max"})
-        self.curves = [
-            [math.nan if value is None else float(value) for value in curve]
-            for curve in curves
-        ]
-        self.min_trials = v.check_positive_int("min_trials", min_trials)
-        self.grace_epochs = v.check_positive_int("grace_epochs", grace_epochs)
-        self.record_path = record_path
-        self.stopped_epoch = None
+        if median_stopping is True:
+            median_stopping = {}
+        if median_stopping is not None and not isinstance(
+            median_stopping, dict
+        ):
+            raise ValueError(
+                "Argument `median_stopping` must be None, True or a dict "
+                "with `min_trials` and `grace_epochs`. Received: "
+                f"median_stopping={median_stopping!r}"
+            )
+        self.median_stopping = median_stopping
+        self.training_seed = v.check_seed(training_seed)
+        self.verbose = verbose
+        super().__init__(hypermodel=hypermodel, **kwargs)
 
-    def should_stop(self, values):
-        """Whether a trial with objective `values` (per epoch) stops now."""
-        epoch = len(values)
-        if epoch < self.grace_epochs:
-            return False
-        averages = [
-            float(np.nanmean(curve[:epoch]))
-            for curve in self.curves
-            if len(curve) >= epoch and np.isfinite(curve[:epoch]).any()
-        ]
-        if len(averages) < self.min_trials:
-            return False
-        median = float(np.median(averages))
-        finite = [value for value in values if math.isfinite(value)]
-        if not finite:
-            return True
-        if self.direction == "min":
-            return min(finite) > median
-        return max(finite) < median
+    def record_path(self, trial_id):
+        """The record file of trial `trial_id`."""
+        return records.record_path(self.project_dir, trial_id)
 
-    def on_train_begin(self, logs=None):
-        self._values = []
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        path = pathlib.Path(self.record_path(trial.trial_id))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._started = time.time()
+        records.write_record(
+            str(path),
+            {
+                "trial_id": trial.trial_id,
+                "tuner_id": self.tuner_id,
+                "hyperparameters": _active_values(trial.hyperparameters),
+                "status": "running",
+                "start": records.timestamp(self._started),
+                "history": {},
+                "epochs": 0,
+            },
+        )
 
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.objective)
-        if value is None:
-            return
-        self._values.append(float(value))
-        if self.should_stop(self._values):
-            self.model.stop_training = True
-            self.stopped_epoch = epoch + 1
-            if self.record_path is not None:
-                record = _read(self.record_path)
-                record["stopped_at_epoch"] = epoch + 1
-                _write(self.record_path, record)
+    def run_trial(self, trial, *args, **kwargs):
+        path = self.record_path(trial.trial_id)
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        if self.median_stopping is not None:
+            callbacks.append(self._median_rule(path))
+        if self.training_seed is not None:
+            # Same weights, dropout masks and batches wherever it runs.
+            keras.utils.set_random_seed(
+                trial_seed(self.training_seed, trial.trial_id)
+            )
+        try:
+            result = super().run_trial(
+                trial, *args, callbacks=callbacks, **kwargs
+            )
+        except Exception as error:
+            self._finish(path, "failed", error)
+            raise
+        stopped = records.read_record(path).get("stopped_at_epoch")
+        self._finish(path, "stopped_early" if stopped else "completed")
+        return result
 
-
-class _EpochRecorder(keras.callbacks.Callback):
-    """Appends every epoch's logs to the trial's record file."""
-
-    def __init__(self, record_path):
-        super().__init__()
-        self.record_path = record_path
-
-    def on_epoch_end(self, epoch, logs=None):
-        record = _read(self.record_path)
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        super().on_epoch_end(trial, model, epoch, logs=logs)
+        path = self.record_path(trial.trial_id)
+        record = records.read_record(path)
         history = record.setdefault("history", {})
         for name, value in (logs or {}).items():
-            history.setdefault(name, []).append(_number(value))
+            history.setdefault(name, []).append(records.as_number(value))
         record["epochs"] = len(next(iter(history.values()), []))
-        _write(self.record_path, record)
+        records.write_record(path, record)
+
+    def _median_rule(self, path):
+        objective = self.oracle.objective
+        curves = [
+            record["history"].get(objective.name, [])
+            for record in records.load_records(self.project_dir)
+            if record["status"] in ("completed", "stopped_early")
+        ]
+        return MedianStopping(
+            objective.name,
+            objective.direction,
+            curves,
+            record_path=path,
+            **self.median_stopping,
+        )
+
+    def _finish(self, path, status, error=None):
+        record = records.read_record(path)
+        ended = time.time()
+        record.update(
+            status=status,
+            end=records.timestamp(ended),
+            duration_s=round(ended - self._started, 3),
+        )
+        if error is not None:
+            record["error"] = "".join(
+                traceback.format_exception_only(type(error), error)
+            ).strip()
+            record["traceback"] = traceback.format_exc()
+        records.write_record(path, record)
+        records.write_csv(self.project_dir)
+        if self.verbose:
+            _announce(record, self.oracle.objective.name)
 
 
-def _recording_tuner(base, settings):
-    """A subclass of the keras-tuner class `base` whose trials are recorded
-    (and median-stopped, and announced on the terminal)."""
+class RandomSearchSweep(SweepTuner, keras_tuner.RandomSearch):
+    """`SweepTuner` on keras-tuner's random search."""
 
-    class RecordingTuner(base):
-        def run_trial(self, trial, *args, **kwargs):
-            records = pathlib.Path(self.project_dir) / RECORDS
-            records.mkdir(parents=True, exist_ok=True)
-            path = str(records / f"trial_{trial.trial_id}.json")
-            started = time.time()
-            _write(
-                path,
-                {
-                    "trial_id": trial.trial_id,
-                    "tuner_id": self.tuner_id,
-                    "hyperparameters": _active_values(trial.hyperparameters),
-                    "status": "running",
-                    "start": _timestamp(started),
-                    "history": {},
-                    "epochs": 0,
-                },
-            )
-            callbacks = list(kwargs.pop("callbacks", None) or [])
-            callbacks.append(_EpochRecorder(path))
-            median = settings["median_stopping"]
-            if median:
-                curves = [
-                    record["history"].get(settings["objective"], [])
-                    for record in load_records(self.project_dir)
-                    if record["status"] in ("completed", "stopped_early")
-                ]
-                callbacks.append(
-                    MedianStopping(
-                        settings["objective"],
-                        settings["direction"],
-                        curves,
-                        record_path=path,
-                        **median,
-                    )
-                )
-            if settings["seed"] is not None:
-                # The model's initial weights, dropout masks and batch
-                # order: the same for a trial however often and wherever
-                # (resumed, distributed worker) it runs.
-                keras.utils.set_random_seed(
-                    trial_seed(settings["seed"], trial.trial_id)
-                )
-            try:
-                result = super().run_trial(
-                    trial, *args, callbacks=callbacks, **kwargs
-                )
-            except Exception as error:
-                self._finish(path, started, "failed", error)
-                raise
-            record = _read(path)
-            status = (
-                "stopped_early"
-                if record.get("stopped_at_epoch")
-                else "completed"
-            )
-            self._finish(path, started, status)
-            return result
 
-        def _finish(self, path, started, status, error=None):
-            record = _read(path)
-            ended = time.time()
-            record.update(
-                status=status,
-                end=_timestamp(ended),
-                duration_s=round(ended - started, 3),
-            )
-            if error is not None:
-                record["error"] = "".join(
-                    traceback.format_exception_only(type(error), error)
-                ).strip()
-                record["traceback"] = traceback.format_exc()
-            _write(path, record)
-            write_csv(self.project_dir)
-            if settings["verbose"]:
-                _announce(record, settings["objective"])
+class BayesianOptimizationSweep(SweepTuner, keras_tuner.BayesianOptimization):
+    """`SweepTuner` on keras-tuner's Gaussian-process Bayesian optimization
+    (needs scikit-learn)."""
 
-    RecordingTuner.__name__ = f"Recording{base.__name__}"
-    return RecordingTuner
+
+class HyperbandSweep(SweepTuner, keras_tuner.Hyperband):
+    """`SweepTuner` on keras-tuner's Hyperband."""
+
+
+TUNERS = {
+    "random": RandomSearchSweep,
+    "bayesian": BayesianOptimizationSweep,
+    "hyperband": HyperbandSweep,
+}
 
 
 def sweep(
@@ -323,25 +277,13 @@ def sweep(
         hypermodel = builder
     else:
         hypermodel = RecipeHyperModel(builder, space, fixed=fixed)
-    fit_kwargs = _fit_arguments(
+    fit_kwargs = _search_arguments(
         data, batch_size, validation_data, validation_split, epochs
     )
-    if median_stopping is True:
-        median_stopping = {}
-    if median_stopping is not None and not isinstance(median_stopping, dict):
-        raise ValueError(
-            "Argument `median_stopping` must be None, True or a dict with "
-            "`min_trials` and `grace_epochs`. Received: "
-            f"median_stopping={median_stopping!r}"
-        )
-    keras_objective = keras_tuner.Objective(objective, _direction(objective))
-    settings = {
-        "objective": objective,
-        "direction": keras_objective.direction,
-        "median_stopping": median_stopping,
-        "verbose": verbose,
-        "seed": _check_seed(seed),
-    }
+    seed = v.check_seed(seed)
+    keras_objective = keras_tuner.Objective(
+        objective, records.metric_direction(objective)
+    )
     options = dict(
         objective=keras_objective,
         directory=directory,
@@ -356,14 +298,18 @@ def sweep(
     else:
         options["max_trials"] = max_trials
     options.update(tuner_options or {})
-    search = _recording_tuner(tuner_class, settings)(hypermodel, **options)
+    search = tuner_class(
+        hypermodel,
+        median_stopping=median_stopping,
+        training_seed=seed,
+        verbose=verbose,
+        **options,
+    )
     oracle = search.oracle
     if seed == 0 and isinstance(oracle, keras_tuner.Oracle):
-        # keras-tuner reads a seed of 0 as none (`seed or randint(...)`), so
-        # a fresh sweep gives its oracle 0 itself; a resumed one keeps the
-        # state it saved, and a distributed worker's oracle is the chief's.
+        # keras-tuner reads 0 as no seed; a resumed oracle keeps its state.
         if not oracle.trials:
-            oracle.seed = oracle._seed_state = 0
+            set_oracle_seed(oracle, 0)
     trial_callbacks = list(callbacks or [])
     if early_stopping is not None:
         trial_callbacks.append(
@@ -377,21 +323,8 @@ def sweep(
     try:
         search.search(callbacks=trial_callbacks, verbose=0, **fit_kwargs)
     finally:
-        frame = write_csv(search.project_dir)
+        frame = records.write_csv(search.project_dir)
     return frame
-
-
-def _check_seed(seed):
-    if seed is not None and (
-        isinstance(seed, bool)
-        or not isinstance(seed, numbers.Integral)
-        or seed < 0
-    ):
-        raise ValueError(
-            "Argument `seed` must be None or an int >= 0. "
-            f"Received: seed={seed!r}"
-        )
-    return None if seed is None else int(seed)
 
 
 def trial_seed(seed, trial_id):
@@ -402,95 +335,12 @@ def trial_seed(seed, trial_id):
     return (seed + zlib.crc32(str(trial_id).encode())) % 2**32
 
 
-def load_records(project_dir):
-    """Every trial record under `project_dir`, sorted by trial id."""
-    folder = pathlib.Path(project_dir) / RECORDS
-    if not folder.is_dir():
-        return []
-    return [_read(path) for path in sorted(folder.glob("trial_*.json"))]
-
-
-def trials_frame(project_dir):
-    """The DataFrame of a sweep's records (what `sweep` returns).
-
-    Columns: `trial_id`, `status` (`"completed"`, `"stopped_early"`,
-    `"failed"` or `"running"` for a trial cut short and not yet resumed),
-    `start`, `end` (ISO times, UTC), `duration_s`, `epochs`, `tuner_id`,
-    one column per hyperparameter, `<metric>_epoch_<k>` for every metric
-    and epoch (1-based), `best_<metric>` (minimum of losses and errors,
-    maximum of other metrics), and `error` for failed trials.
-
-    Args:
-        project_dir: str, `<directory>/<project_name>` of the sweep.
-
-    Returns:
-        A pandas DataFrame, one row per trial.
-    """
-    import pandas as pd
-
-    rows = []
-    for record in load_records(project_dir):
-        row = {
-            "trial_id": record["trial_id"],
-            "status": record["status"],
-            "start": record.get("start"),
-            "end": record.get("end"),
-            "duration_s": record.get("duration_s"),
-            "epochs": record.get("epochs", 0),
-            "tuner_id": record.get("tuner_id"),
-        }
-        row.update(record["hyperparameters"])
-        for name, values in record.get("history", {}).items():
-            for epoch, value in enumerate(values, start=1):
-                row[f"{name}_epoch_{epoch}"] = value
-            finite = [x for x in values if x is not None and math.isfinite(x)]
-            if finite:
-                best = min if _direction(name) == "min" else max
-                row[f"best_{name}"] = best(finite)
-        row["error"] = record.get("error")
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if len(frame):
-        best = sorted(c for c in frame.columns if c.startswith("best_"))
-        epochs = sorted(
-            (c for c in frame.columns if "_epoch_" in c),
-            key=lambda c: (
-                c.rsplit("_epoch_", 1)[0],
-                int(c.rsplit("_epoch_", 1)[1]),
-            ),
-        )
-        first = [
-            "trial_id",
-            "status",
-            "start",
-            "end",
-            "duration_s",
-            "epochs",
-            "tuner_id",
-        ]
-        rest = [
-            c
-            for c in frame.columns
-            if c not in first + best + epochs + ["error"]
-        ]
-        frame = frame[first + rest + best + epochs + ["error"]]
-    return frame
-
-
-def write_csv(project_dir):
-    """Write `trials_frame(project_dir)` to `<project_dir>/trials.csv`."""
-    frame = trials_frame(project_dir)
-    path = pathlib.Path(project_dir) / CSV_NAME
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    frame.to_csv(temporary, index=False)
-    os.replace(temporary, path)
-    frame.attrs["csv"] = str(path)
-    return frame
-
-
-def _fit_arguments(data, batch_size, validation_data, validation_split, epochs):
+def _search_arguments(
+    data, batch_size, validation_data, validation_split, epochs
+):
+    """The `fit` arguments every trial gets from `sweep`'s data options."""
     kwargs = {"epochs": epochs}
-    if _is_dataset(data):
+    if v.is_dataset(data):
         kwargs["x"] = data
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         kwargs["x"], kwargs["y"] = data
@@ -531,21 +381,6 @@ def _require_scikit_learn():
         ) from error
 
 
-def _direction(metric):
-    name = metric.lower()
-    if any(word in name for word in ("loss", "error", "mse", "mae")):
-        return "min"
-    return "max"
-
-
-def _is_dataset(value):
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return False
-    return isinstance(value, tf.data.Dataset)
-
-
 def _active_values(hyperparameters):
     return {
         hp.name: hyperparameters.values[hp.name]
@@ -559,12 +394,10 @@ def _active_values(hyperparameters):
 
 
 def _announce(record, objective):
-    best = record.get("history", {}).get(objective, [])
-    finite = [x for x in best if x is not None and math.isfinite(x)]
-    found = ""
-    if finite:
-        pick = min if _direction(objective) == "min" else max
-        found = f" best {objective}={pick(finite):.4g}"
+    best = records.best_value(
+        objective, record.get("history", {}).get(objective, [])
+    )
+    found = "" if best is None else f" best {objective}={best:.4g}"
     values = ", ".join(
         f"{k}={_short(value)}"
         for k, value in record["hyperparameters"].items()
@@ -585,26 +418,3 @@ def _short(value):
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
-
-
-def _number(value):
-    value = float(np.asarray(value))
-    return value if math.isfinite(value) else None
-
-
-def _timestamp(seconds):
-    return datetime.datetime.fromtimestamp(
-        seconds, tz=datetime.timezone.utc
-    ).isoformat(timespec="seconds")
-
-
-def _read(path):
-    with open(path) as handle:
-        return json.load(handle)
-
-
-def _write(path, record):
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w") as handle:
-        json.dump(record, handle, indent=1)
-    os.replace(temporary, path)

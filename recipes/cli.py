@@ -1,4 +1,6 @@
-"""The `toolkit` command line: `toolkit demo`, and more sub-commands."""
+"""The `toolkit` command line: `toolkit demo`, `toolkit sweep CONFIG` and
+`toolkit lr-find` (also `python -m recipes.cli ...`). It lives with the
+recipes because it names them."""
 
 import argparse
 import os
@@ -62,14 +64,15 @@ def _sweep(args):
     """Run the sweep a YAML or JSON configuration describes."""
     import pathlib
 
-    from toolkit.tuning import config as sweep_config
+    from recipes.config import run_config
+    from toolkit.tuning.config import load_config
     from toolkit.tuning.distributed import launch_local
 
-    config = sweep_config.load_config(args.config)
+    config = load_config(args.config)
     if args.overwrite:
         config["overwrite"] = True
     if args.workers:
-        command = [sys.executable, "-m", "toolkit.cli", "sweep", args.config]
+        command = [sys.executable, "-m", "recipes.cli", "sweep", args.config]
         if args.overwrite:
             command.append("--overwrite")
         print(
@@ -87,7 +90,7 @@ def _sweep(args):
         + (f" (distributed, this process: {role})" if role else ""),
         flush=True,
     )
-    frame = sweep_config.run_config(config, verbose=1)
+    frame = run_config(config, verbose=1)
     project = pathlib.Path(config["directory"]) / config["project_name"]
     objective = f"best_{config['objective']}"
     if role and "chief" not in role:
@@ -150,11 +153,12 @@ def _add_sweep(subparsers):
 
 def _lr_find(args):
     """Run the LR range test on a recipe and the shipped digits."""
+    from recipes.config import resolve_recipe
     from toolkit.training import lr_range_test
-    from toolkit.tuning import config as sweep_config
+    from toolkit.tuning.config import load_data
 
-    builder, _ = sweep_config.resolve_recipe(args.recipe)
-    (x, y), _ = sweep_config.load_data(args.data, {"seed": args.seed})
+    builder, _ = resolve_recipe(args.recipe)
+    (x, y), _ = load_data(args.data, {"seed": args.seed})
     model = builder()
     result = lr_range_test(
         model,
