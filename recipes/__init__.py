@@ -1,6 +1,12 @@
 """Builder functions for whole tasks, each returning a compiled
-`keras.Model` (uncompiled with `compile=False`)."""
+`keras.Model` (uncompiled with `compile=False`).
 
+Every builder takes the same compile options (`optimizer`, `loss`,
+`metrics`, `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`):
+see `check_compile_options`.
+"""
+
+from recipes.compile_options import COMPILE_OPTIONS, check_compile_options
 from recipes.sequence import build_sequence_regressor, build_sequence_tagger
 from recipes.trees import build_tree_classifier, tree_classifier_search_space
 from recipes.vision import (
@@ -11,11 +17,13 @@ from recipes.vision import (
 )
 
 __all__ = [
+    "COMPILE_OPTIONS",
     "build_cnn_classifier",
     "build_mlp_classifier",
     "build_sequence_regressor",
     "build_sequence_tagger",
     "build_tree_classifier",
+    "check_compile_options",
     "cnn_classifier_search_space",
     "mlp_classifier_search_space",
     "tree_classifier_search_space",

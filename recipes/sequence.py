@@ -2,7 +2,7 @@
 
 import keras
 
-from recipes._compile import (
+from recipes.compile_options import (
     check_compile_options,
     check_preset,
     compile_recipe,
@@ -107,7 +107,7 @@ def build_sequence_regressor(
         compile: bool, compile the model. Default: `True`.
         **compile_options: `optimizer`, `loss`, `metrics`,
             `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
-            (see `recipes._compile.check_compile_options`). Here
+            (see `recipes.check_compile_options`). Here
             `loss="auto"` is mean squared error and `metrics="auto"` is
             `["mae"]`.
 
@@ -182,7 +182,7 @@ def build_sequence_tagger(
         compile: bool, compile the model. Default: `True`.
         **compile_options: `optimizer`, `loss`, `metrics`,
             `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
-            (see `recipes._compile.check_compile_options`). Here
+            (see `recipes.check_compile_options`). Here
             `loss="auto"` is sparse categorical cross-entropy and
             `metrics="auto"` is `["accuracy"]`.
 

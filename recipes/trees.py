@@ -2,7 +2,7 @@
 
 import keras
 
-from recipes._compile import (
+from recipes.compile_options import (
     check_compile_options,
     check_preset,
     compile_recipe,
@@ -88,7 +88,7 @@ def build_tree_classifier(
         compile: bool, compile the model. Default: `True`.
         **compile_options: `optimizer`, `loss`, `metrics`,
             `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
-            (see `recipes._compile.check_compile_options`). Here
+            (see `recipes.check_compile_options`). Here
             `loss="auto"` is sparse categorical cross-entropy (ignoring
             label -1 with `labels="nodes"`) and `metrics="auto"` is
             accuracy (as `weighted_metrics`, weighted by `sample_weight`,

@@ -3,7 +3,7 @@ an MLP and a small CNN, with their keras-tuner search spaces."""
 
 import keras
 
-from recipes._compile import (
+from recipes.compile_options import (
     check_compile_options,
     check_preset,
     compile_recipe,
@@ -60,7 +60,7 @@ def build_mlp_classifier(
         compile: bool, compile the model. Default: `True`.
         **compile_options: `optimizer`, `loss`, `metrics`,
             `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
-            (see `recipes._compile.check_compile_options`). Here
+            (see `recipes.check_compile_options`). Here
             `loss="auto"` is sparse categorical cross-entropy and
             `metrics="auto"` is `["accuracy"]`.
 
@@ -146,7 +146,7 @@ def build_cnn_classifier(
         compile: bool, compile the model. Default: `True`.
         **compile_options: `optimizer`, `loss`, `metrics`,
             `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`
-            (see `recipes._compile.check_compile_options`). Here
+            (see `recipes.check_compile_options`). Here
             `loss="auto"` is sparse categorical cross-entropy and
             `metrics="auto"` is `["accuracy"]`.
 

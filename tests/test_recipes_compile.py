@@ -1,4 +1,4 @@
-"""The compile options every recipe takes (`recipes._compile`)."""
+"""The compile options every recipe takes (`recipes.compile_options`)."""
 
 import inspect
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import recipes
-from recipes._compile import COMPILE_OPTIONS, check_compile_options
+from recipes.compile_options import COMPILE_OPTIONS, check_compile_options
 
 #: Every builder, made small; `**options` are its compile options.
 BUILDERS = {
