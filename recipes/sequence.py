@@ -98,8 +98,9 @@ def build_sequence_regressor(
         units: int, units per recurrent layer. Default: 64.
         num_layers: int, stacked recurrent layers. Default: 1.
         bidirectional: bool, wrap each in `keras.layers.Bidirectional`.
+            Default: `False`.
         cell_options: dict of extra arguments of the recurrent layer
-            (`dropout`, `peephole`, `layer_norm`, ...).
+            (`dropout`, `peephole`, `layer_norm`, ...). Default: None.
         preset: None or a key of `PRESETS`, whose values override the
             arguments: `"adding_lstm"`, `"adding_gru"` and
             `"adding_simple_rnn"` (the adding problem's networks: that
@@ -177,8 +178,14 @@ def build_sequence_tagger(
         vocabulary_size: int, number of input token ids.
         num_classes: int, number of output classes per step.
         embedding_dim: int or None (one-hot inputs). Default: None.
-        cell, units, num_layers, bidirectional, cell_options: as in
-            `build_sequence_regressor`.
+        cell: a key of `RECURRENT_LAYERS`, as in `build_sequence_regressor`.
+            Default: `"lstm"`.
+        units: int, units per recurrent layer. Default: 64.
+        num_layers: int, stacked recurrent layers. Default: 1.
+        bidirectional: bool, wrap each in `keras.layers.Bidirectional`.
+            Default: `False`.
+        cell_options: dict of extra arguments of the recurrent layer, as in
+            `build_sequence_regressor`. Default: None.
         compile: bool, compile the model. Default: `True`.
         **compile_options: `optimizer`, `loss`, `metrics`,
             `learning_rate`, `clipnorm`, `clipvalue`, `global_clipnorm`

@@ -51,8 +51,12 @@ def build_mlp_classifier(
             Default: `(128, 64)`.
         activation: hidden activation. Default: `"relu"`.
         dropout: float in [0, 1), after each hidden layer. Default: 0.
-        kernel_initializer, bias_initializer, kernel_regularizer: of every
-            `Dense` layer (names, configs or objects).
+        kernel_initializer: initializer of every `Dense` layer's kernel
+            (name, config or object). Default: `"glorot_uniform"`.
+        bias_initializer: initializer of every `Dense` layer's bias
+            (name, config or object). Default: `"zeros"`.
+        kernel_regularizer: regularizer of every `Dense` layer's kernel
+            (name, config, object or None). Default: None.
         preset: None or a key of `MLP_PRESETS`, whose values override the
             arguments: `"digits_mlp"` (`hidden_units=(128, 64)`,
             `dropout=0.1`) and `"digits_mlp_small"` (`hidden_units=(32,)`,
@@ -137,8 +141,13 @@ def build_cnn_classifier(
         dense_units: int, the hidden dense layer. Default: 64.
         activation: hidden activation. Default: `"relu"`.
         dropout: float in [0, 1), before the dense layers. Default: 0.
-        kernel_initializer, bias_initializer, kernel_regularizer: of every
-            convolution and dense layer.
+        kernel_initializer: initializer of every convolution and dense
+            layer's kernel (name, config or object).
+            Default: `"glorot_uniform"`.
+        bias_initializer: initializer of every convolution and dense
+            layer's bias (name, config or object). Default: `"zeros"`.
+        kernel_regularizer: regularizer of every convolution and dense
+            layer's kernel (name, config, object or None). Default: None.
         preset: None or a key of `CNN_PRESETS`, whose values override the
             arguments: `"digits_cnn"` (`filters=(16, 32)`,
             `dense_units=64`, `dropout=0.1`) and `"digits_cnn_small"`

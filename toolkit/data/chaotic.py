@@ -35,7 +35,8 @@ def mackey_glass(
     Args:
         n: int, number of samples returned.
         tau: float > 0, the delay. Default: 17.
-        a, b: floats, the production and decay rates. Defaults: 0.2, 0.1.
+        a: float, the production rate. Default: 0.2.
+        b: float, the decay rate. Default: 0.1.
         power: float, the exponent of the feedback. Default: 10.
         x0: float, the centre of the initial history. Default: 1.2.
         noise: float >= 0, the half-width of the history's random

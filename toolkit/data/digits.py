@@ -61,7 +61,9 @@ def digits_split(validation_fraction=0.25, shape="flat", scale=True, seed=0):
     Args:
         validation_fraction: float in (0, 1), share of each class held out.
             Default: 0.25.
-        shape, scale: as in `load_digits`.
+        shape: `"flat"` or `"image"`, as in `load_digits`.
+            Default: `"flat"`.
+        scale: bool, as in `load_digits`. Default: `True`.
         seed: int or None, seed of the shuffle. Default: 0.
 
     Returns:

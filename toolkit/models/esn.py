@@ -63,13 +63,24 @@ class ESN(keras.Model):
         units: int, or a list of ints for a deep ESN (one per reservoir).
             Default: 500.
         output_dim: int, the number of outputs. Default: 1.
-        spectral_radius, leak_rate, input_scaling, bias_scaling,
-        connectivity, input_connectivity, activation, feedback_scaling:
-            the reservoirs' hyperparameters, shared by every reservoir; see
-            `toolkit.layers.Reservoir`. Defaults: 0.9, 1.0, 1.0, 0.0, 0.1,
-            0.1, `"tanh"`, 1.0.
+        spectral_radius: float > 0, the spectral radius of every
+            reservoir's recurrent weights (see `toolkit.layers.Reservoir`,
+            like the seven arguments after it). Default: 0.9.
+        leak_rate: float in (0, 1], every reservoir's leak rate; 1 gives
+            the plain (non-leaky) update. Default: 1.0.
+        input_scaling: float > 0, the magnitude of every reservoir's input
+            weights. Default: 1.0.
+        bias_scaling: float >= 0, the half-width of every reservoir's bias
+            distribution (0: no bias). Default: 0.0.
+        connectivity: float in (0, 1], the fraction of non-zero recurrent
+            weights in every reservoir. Default: 0.1.
+        input_connectivity: float in (0, 1], the fraction of non-zero input
+            (and feedback) weights in every reservoir. Default: 0.1.
+        activation: the activation of every reservoir. Default: `"tanh"`.
         feedback: bool, feed the previous output back into the first
             reservoir. Default: `False`.
+        feedback_scaling: float > 0, the magnitude of the feedback weights
+            (with `feedback=True`). Default: 1.0.
         input_to_readout: bool, let the readout also see the input.
             Default: `False`.
         readout_dtype: dtype of the readout's weights and computation.
@@ -315,9 +326,11 @@ class ESN(keras.Model):
             return_state: bool, also return the final states.
                 Default: `False`.
             chunk_size: int, as in `fit`. Default: 4096.
-            verbose, batch_size: accepted for compatibility with
+            verbose: accepted for compatibility with `keras.Model.predict`
+                and ignored. Default: `None`.
+            batch_size: accepted for compatibility with
                 `keras.Model.predict` and ignored (the whole batch runs at
-                once).
+                once). Default: `None`.
 
         Returns:
             NumPy array(s) with the layout of `x` and `output_dim` features;

@@ -67,7 +67,9 @@ class LRRangeTest(keras.callbacks.Callback):
             this multiple of its minimum. Default: 4.
 
     Attributes:
-        lrs, losses, smoothed_losses: lists, one entry per recorded batch.
+        lrs: list, the learning rate of each recorded batch.
+        losses: list, the loss of each recorded batch.
+        smoothed_losses: list, the smoothed loss of each recorded batch.
 
     Example:
 

@@ -161,8 +161,15 @@ def lr_range_test(
             more steps from the same data, which a test of one epoch
             needs to resolve the curve; use the suggestion as found, not
             rescaled by the batch ratio (`bench/lr_finder_digits.py`).
-        min_lr, max_lr, steps, mode, smoothing, divergence_threshold: see
-            `LRRangeTest`.
+        min_lr: float > 0, first learning rate (see `LRRangeTest`).
+            Default: 1e-7.
+        max_lr: float > `min_lr`, last learning rate. Default: 10.
+        steps: int >= 2, number of batches of the sweep. Default: 100.
+        mode: `"exponential"` or `"linear"`. Default: `"exponential"`.
+        smoothing: `"auto"` or a float in [0, 1), the moving-average
+            factor of the loss (see `LRRangeTest`). Default: `"auto"`.
+        divergence_threshold: float > 1, stop when the smoothed loss passes
+            this multiple of its minimum. Default: 4.
         rule: the suggestion returned as `result.suggestion`:
             `"minimum_tenth"`, `"steepest"` or `"valley"` (see
             `suggest_learning_rates`). Default: `"minimum_tenth"`.

@@ -37,7 +37,8 @@ def learning_rate_space(
 
     Args:
         hp: a `keras_tuner.HyperParameters`.
-        min_value, max_value: floats, the range. Default: 1e-4 and 0.1.
+        min_value: float, the smallest value. Default: 1e-4.
+        max_value: float > `min_value`, the largest value. Default: 0.1.
         default: float, the value of the first trial. Default: 1e-3.
         name: str, the hyperparameter and keyword name.
             Default: `"learning_rate"`.
@@ -98,8 +99,9 @@ def regularization_space(
     Args:
         hp: a `keras_tuner.HyperParameters`.
         kinds: subset of `("none", "l1", "l2", "elastic_net")`.
-        min_strength, max_strength: floats, the strengths' range.
-            Default: 1e-6 and 1e-2.
+        min_strength: float, the smallest strength. Default: 1e-6.
+        max_strength: float > `min_strength`, the largest strength.
+            Default: 1e-2.
         default: the kind of the first trial. Default: `"none"`.
         name: str, the hyperparameter and keyword name.
             Default: `"kernel_regularizer"`.

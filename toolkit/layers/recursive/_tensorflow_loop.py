@@ -25,8 +25,9 @@ def push_loop(compose, pending, destinations, present, starts, sizes, arity):
             in `pending` (its parent's row times `arity` plus the child's
             position), the spare group for a root.
         present: bool `(internal, arity)`, present children.
-        starts, sizes: int `(steps,)`, first internal node (in height
-            order) and number of nodes composed at each step.
+        starts: int `(steps,)`, first internal node (in height order)
+            composed at each step.
+        sizes: int `(steps,)`, number of nodes composed at each step.
         arity: int, child slots per node.
 
     Returns:

@@ -55,8 +55,11 @@ class TreeLSTMComposer(TreeComposer):
             Default: `"glorot_uniform"`.
         bias_initializer: initializer of `b_i, b_o, b_u` (`bias`) and `b_f`
             (`forget_bias`). Default: `"zeros"`.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer:
-            regularizers of the same weights. Default: None.
+        kernel_regularizer: regularizer of `kernel`. Default: None.
+        recurrent_regularizer: regularizer of `recurrent_kernel` and
+            `forget_kernel`. Default: None.
+        bias_regularizer: regularizer of `bias` and `forget_bias`.
+            Default: None.
         dynamic_batching: bool, see `TreeComposer`. Default: True.
         **kwargs: base `keras.layers.Layer` arguments.
 

@@ -47,12 +47,21 @@ class GRUCell(ProjectedCell):
         layer_norm: bool, layer-normalise the gate pre-activations.
             Default: `False`.
         layer_norm_epsilon: float > 0. Default: 1e-5.
-        kernel_initializer, recurrent_initializer, bias_initializer:
-            Defaults: `"glorot_uniform"`, `"orthogonal"`, `"zeros"`.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer:
+        kernel_initializer: initializer of `kernel`, the input weights `W_x*`.
+            Default: `"glorot_uniform"`.
+        recurrent_initializer: initializer of `recurrent_kernel`, the recurrent
+            weights `W_h*`. Default: `"orthogonal"`.
+        bias_initializer: initializer of `bias`. Default: `"zeros"`.
+        kernel_regularizer: regularizer of `kernel`, the input weights `W_x*`.
             Default: `None`.
-        kernel_constraint, recurrent_constraint, bias_constraint:
+        recurrent_regularizer: regularizer of `recurrent_kernel`, the recurrent
+            weights `W_h*`. Default: `None`.
+        bias_regularizer: regularizer of `bias`. Default: `None`.
+        kernel_constraint: constraint of `kernel`, the input weights `W_x*`.
             Default: `None`.
+        recurrent_constraint: constraint of `recurrent_kernel`, the recurrent
+            weights `W_h*`. Default: `None`.
+        bias_constraint: constraint of `bias`. Default: `None`.
         dropout: float in [0, 1), input dropout, same mask at every step.
             Default: 0.
         recurrent_dropout: float in [0, 1), dropout on `h_{t-1}` where it

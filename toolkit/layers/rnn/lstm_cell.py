@@ -50,16 +50,27 @@ class LSTMCell(ProjectedCell):
         layer_norm: bool, layer-normalise the gate pre-activations.
             Default: `False`.
         layer_norm_epsilon: float > 0, added to the variance. Default: 1e-5.
-        kernel_initializer, recurrent_initializer, bias_initializer,
-        peephole_initializer: initializers of `W_x`, `W_z`, `b` and the
-            peephole weights. Defaults: `"glorot_uniform"`, `"orthogonal"`,
-            `"zeros"`, `"glorot_uniform"`.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer,
-        peephole_regularizer: regularizers of the same weights.
+        kernel_initializer: initializer of `kernel`, the input weights `W_x`.
+            Default: `"glorot_uniform"`.
+        recurrent_initializer: initializer of `recurrent_kernel`, the recurrent
+            weights `W_z`. Default: `"orthogonal"`.
+        bias_initializer: initializer of `bias`, `b`. Default: `"zeros"`.
+        peephole_initializer: initializer of the peephole weights. Default:
+            `"glorot_uniform"`.
+        kernel_regularizer: regularizer of `kernel`, the input weights `W_x`.
             Default: `None`.
-        kernel_constraint, recurrent_constraint, bias_constraint,
-        peephole_constraint: constraints of the same weights.
+        recurrent_regularizer: regularizer of `recurrent_kernel`, the recurrent
+            weights `W_z`. Default: `None`.
+        bias_regularizer: regularizer of `bias`, `b`. Default: `None`.
+        peephole_regularizer: regularizer of the peephole weights. Default:
+            `None`.
+        kernel_constraint: constraint of `kernel`, the input weights `W_x`.
             Default: `None`.
+        recurrent_constraint: constraint of `recurrent_kernel`, the recurrent
+            weights `W_z`. Default: `None`.
+        bias_constraint: constraint of `bias`, `b`. Default: `None`.
+        peephole_constraint: constraint of the peephole weights. Default:
+            `None`.
         dropout: float in [0, 1), dropout on the inputs, with the same mask
             at every time step (Gal & Ghahramani 2016). Default: 0.
         recurrent_dropout: float in [0, 1), dropout on `z_{t-1}` where it
