@@ -95,7 +95,8 @@ def test_weights_are_fixed_counted_and_seeded():
     layer = Reservoir(10, feedback_dim=2, seed=1)
     layer.build((None, None, 3))
     assert layer.trainable_weights == []
-    assert helpers.count_params(layer) == 3 * 10 + 10 * 10 + 10 + 2 * 10
+    # W_in, W, b, W_fb and the leak rate (a scalar variable, see redraw).
+    assert helpers.count_params(layer) == 3 * 10 + 10 * 10 + 10 + 2 * 10 + 1
     same = Reservoir(10, feedback_dim=2, seed=1)
     same.build((None, None, 3))
     other = Reservoir(10, feedback_dim=2, seed=2)
