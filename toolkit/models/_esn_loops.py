@@ -117,7 +117,7 @@ def chunk_loop(
     if state_noise is not None:
         state_noise = ops.transpose(state_noise, (1, 0, 2))
         total = sum(r.units for r in model.reservoirs)
-        edges = np.cumsum([r.units for r in model.reservoirs])[:-1]
+        starts = np.cumsum([0] + [r.units for r in model.reservoirs])
     drive = ops.transpose(first.project(x, teacher), (1, 0, 2))
     inputs = ops.transpose(x, (1, 0, 2))
     size = model._feature_size(x.shape)
@@ -132,7 +132,10 @@ def chunk_loop(
         noise = None
         if state_noise is not None:
             n_t = ops.slice(state_noise, (t, 0, 0), (1, batch, total))[0]
-            noise = ops.split(n_t, [int(e) for e in edges], axis=-1)
+            noise = [
+                ops.slice(n_t, (0, int(a)), (batch, r.units))
+                for a, r in zip(starts, model.reservoirs)
+            ]
         states, feats = step(model, u, d, states, y_prev, free, sparse, noise)
         features = ops.slice_update(features, (t, 0, 0), feats[None])
         if free:

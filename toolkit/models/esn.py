@@ -276,6 +276,10 @@ class ESN(ESNInference, keras.Model):
         super().load_own_variables(store)
         self._fitted = True  # a loaded model predicts with its readout
 
+    def set_weights(self, weights):
+        super().set_weights(weights)
+        self._fitted = True
+
     def redraw(self, seed=None, **hyperparameters):
         """New reservoir weights, drawn into the same variables.
 
