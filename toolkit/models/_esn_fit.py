@@ -42,6 +42,38 @@ def check_ridges(ridge):
     return [check_ridge(ridge)], False
 
 
+def check_options(method, ridge, noise, validation_data, validation_split,
+                  kwargs):  # fmt: skip
+    """`fit`'s options checked together: `(ridges, (state_noise,
+    input_noise, noise_seed), validation)`. With `method="gradient"`, the
+    validation options join the Keras arguments `kwargs`."""
+    ridges, several = check_ridges(ridge)
+    noise = check_noise(*noise)
+    if method == "ridge" and kwargs:
+        raise ValueError(
+            "Keras `fit` arguments apply only to `method='gradient'`. "
+            f"Received: method='ridge' with {sorted(kwargs)}"
+        )
+    if method == "ridge":
+        validation = check_validation(
+            validation_data, validation_split, several
+        )
+        return ridges, noise, validation
+    if several or noise[0] or noise[1]:
+        raise ValueError(
+            "A list of `ridge` values, `state_noise` and `input_noise` "
+            f"apply only to `method='ridge'`. Received: ridge={ridge!r}, "
+            f"state_noise={noise[0]}, input_noise={noise[1]}"
+        )
+    for name, value in (
+        ("validation_data", validation_data),
+        ("validation_split", validation_split),
+    ):
+        if value is not None:
+            kwargs[name] = value
+    return ridges, noise, None
+
+
 def check_noise(state_noise, input_noise, noise_seed):
     state_noise = v.check_non_negative("state_noise", state_noise)
     input_noise = v.check_non_negative("input_noise", input_noise)

@@ -179,7 +179,7 @@ class ESN(ESNInference, keras.Model):
             )
         deep = not isinstance(units, int)
         brought = {
-            name: _per_reservoir(name, value, len(sizes), deep)
+            name: _weights.per_reservoir(name, value, len(sizes), deep)
             for name, value in (
                 ("recurrent_initializer", recurrent_initializer),
                 ("kernel_initializer", kernel_initializer),
@@ -403,35 +403,12 @@ class ESN(ESNInference, keras.Model):
             (`"gradient"`).
         """
         method = v.check_choice("method", method, {"ridge", "gradient"})
-        ridges, several = fitting.check_ridges(ridge)
         chunk_size = v.check_positive_int("chunk_size", chunk_size)
-        state_noise, input_noise, noise_seed = fitting.check_noise(
-            state_noise, input_noise, noise_seed
-        )
-        if method == "ridge" and kwargs:
-            raise ValueError(
-                "Keras `fit` arguments apply only to `method='gradient'`. "
-                f"Received: method='ridge' with {sorted(kwargs)}"
-            )
-        if method == "gradient":
-            if several or state_noise or input_noise:
-                raise ValueError(
-                    "A list of `ridge` values, `state_noise` and "
-                    "`input_noise` apply only to `method='ridge'`. "
-                    f"Received: ridge={ridge!r}, state_noise={state_noise}, "
-                    f"input_noise={input_noise}"
-                )
-            for name, value in (
-                ("validation_data", validation_data),
-                ("validation_split", validation_split),
-            ):
-                if value is not None:
-                    kwargs[name] = value
-            validation = None
-        else:
-            validation = fitting.check_validation(
-                validation_data, validation_split, several
-            )
+        ridges, noise_options, validation = fitting.check_options(
+            method, ridge, (state_noise, input_noise, noise_seed),
+            validation_data, validation_split, kwargs,
+        )  # fmt: skip
+        state_noise, input_noise, noise_seed = noise_options
         xs, single = as_sequences("x", x)
         ys, _ = as_sequences("y", y)
         check_pairs(xs, ys, self.output_dim)
@@ -508,17 +485,3 @@ class ESN(ESNInference, keras.Model):
         weights = np.ones(x.shape[:2], dtype="float32")
         weights[:, :washout] = 0.0
         return super().fit(x, y, sample_weight=weights, **kwargs)
-
-
-def _per_reservoir(name, value, count, deep):
-    """One matrix option per reservoir: a deep ESN's list, else `value` for
-    every reservoir."""
-    if deep and isinstance(value, (list, tuple)):
-        if len(value) != count:
-            raise ValueError(
-                f"Argument `{name}` must be one value for every reservoir "
-                f"or a list of one per reservoir ({count}). Received a list "
-                f"of {len(value)}"
-            )
-        return list(value)
-    return [value] * count

@@ -122,3 +122,17 @@ def sparse_columns(matrix, multiple=32):
     indices[owner, slot] = columns.indices
     values[owner, slot] = columns.data
     return indices, values
+
+
+def per_reservoir(name, value, count, deep):
+    """One matrix option per reservoir: a deep ESN's list, else `value` for
+    every reservoir."""
+    if deep and isinstance(value, (list, tuple)):
+        if len(value) != count:
+            raise ValueError(
+                f"Argument `{name}` must be one value for every reservoir "
+                f"or a list of one per reservoir ({count}). Received a list "
+                f"of {len(value)}"
+            )
+        return list(value)
+    return [value] * count
