@@ -283,6 +283,8 @@ def test_generation_nrmse_matches_a_hand_computation():
         generation_nrmse(model, warmup, truth, steps=1000)
     with pytest.raises(ValueError, match="`truth` must be"):
         generation_nrmse(model, warmup, np.zeros((2, 2, 2, 2)))
+    with pytest.raises(ValueError, match="`steps` must be a positive"):
+        generation_nrmse(model, warmup, truth, steps=0)
     with pytest.raises(ValueError, match="same layout"):
         generation_nrmse(model, warmup, np.zeros((3, 5, 1)))
     with pytest.raises(ValueError, match="call `fit` first"):
