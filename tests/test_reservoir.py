@@ -95,7 +95,8 @@ def test_weights_are_fixed_counted_and_seeded():
     layer = Reservoir(10, feedback_dim=2, seed=1)
     layer.build((None, None, 3))
     assert layer.trainable_weights == []
-    assert helpers.count_params(layer) == 3 * 10 + 10 * 10 + 10 + 2 * 10
+    # W_in, W, b, W_fb and the leak rate (a scalar variable, see redraw).
+    assert helpers.count_params(layer) == 3 * 10 + 10 * 10 + 10 + 2 * 10 + 1
     same = Reservoir(10, feedback_dim=2, seed=1)
     same.build((None, None, 3))
     other = Reservoir(10, feedback_dim=2, seed=2)
@@ -320,3 +321,17 @@ def test_sparse_column_layout_gives_the_dense_product():
         np.asarray(layer.step(drive, state)),
         atol=1e-6,
     )
+
+
+def test_ridge_solve_for_another_penalty_keeps_the_sums():
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((50, 4)), rng.standard_normal((50, 1))
+    solver = RidgeRegression(ridge=1e-3)
+    solver.update(x, y)
+    for ridge in (0.5, 1e-3, 2.0):
+        other = RidgeRegression(ridge=ridge)
+        other.update(x, y)
+        for a, b in zip(solver.solve(ridge), other.solve()):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="`ridge` must be a finite"):
+        solver.solve(-1.0)

@@ -9,7 +9,9 @@ the same code eagerly: correct, only slower.
 
 A loop is compiled as a function of the weights' values (read through a
 `keras.StatelessScope`) and cached by the model's structure, so every ESN
-of the same structure (a sweep over seeds, say) shares one compilation.
+of the same structure (a sweep over seeds, spectral radii, leak rates or
+scalings, or `ESN.redraw`) shares one compilation: the leak rate is a
+variable of each reservoir, like its matrices.
 
 `HostWorker` lets the NumPy work on one chunk's results (the ridge
 readout's normal equations) run while the compiled loop computes the next
@@ -25,7 +27,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from toolkit.layers.reservoir.reservoir import sparse_columns
+from toolkit.layers.reservoir._weights import INITIALIZER_ARGUMENTS
+from toolkit.layers.reservoir.reservoir import REDRAWABLE, sparse_columns
 from toolkit.models._esn_sequences import padded
 
 MAX_SHARED_LOOPS = 16
@@ -45,22 +48,26 @@ def compile_loop(function):
 # The loop bodies -----------------------------------------------------------
 
 
-def step(model, u, drive, states, y_prev, free, sparse=None):
+def step(model, u, drive, states, y_prev, free, sparse=None, noise=None):
     """One step of the whole stack, from the first reservoir's projected
     drive; returns the new states and the readout's input. `sparse`: per
-    reservoir, None or its `(indices, values)` column layout."""
+    reservoir, None or its `(indices, values)` column layout. `noise`:
+    None or, per reservoir, the state noise `(batch, units)` added to its
+    new state (which the readout and the next reservoir then read)."""
     sparse = sparse or [None] * len(model.reservoirs)
     first = model.reservoirs[0]
     if free:
         feedback = ops.cast(y_prev, drive.dtype)
         drive = drive + ops.matmul(feedback, first.feedback_kernel)
-    hidden = first.step(drive, states[0], sparse[0])
-    new_states = [hidden]
-    for reservoir, state, layout in zip(
-        model.reservoirs[1:], states[1:], sparse[1:]
+    new_states = []
+    for i, (reservoir, state, layout) in enumerate(
+        zip(model.reservoirs, states, sparse)
     ):
-        drive = reservoir.project(hidden)
+        if i:
+            drive = reservoir.project(new_states[-1])
         hidden = reservoir.step(drive, state, layout)
+        if noise is not None:
+            hidden = hidden + noise[i]
         new_states.append(hidden)
     features = ([u] if model.input_to_readout else []) + new_states
     return new_states, ops.concatenate(features, axis=-1)
@@ -88,16 +95,29 @@ def free_run(model, inputs, states, y_prev):
     return ops.transpose(ys, (1, 0, 2))
 
 
-def chunk_loop(model, x, n_valid, states, y_prev, teacher, free, sparse=None):
+def chunk_loop(
+    model, x, n_valid, states, y_prev, teacher, free, input_noise=None,
+    state_noise=None, sparse=None,
+):  # fmt: skip
     """The loop over one chunk `x` `(batch, length, features)` of which the
     first `n_valid` steps are real (the rest is padding, so that one
     compilation serves every chunk of that length).
+
+    `input_noise` `(batch, length, features)` is added to `x`;
+    `state_noise` `(batch, length, sum of units)` to the new states (both
+    teacher-forced fits only; None: no noise, the same graph as without).
 
     Returns the readout's inputs `(batch, length, size)`, the outputs
     `(batch, length, output_dim)`, the states and the output at step
     `n_valid - 1`."""
     batch, length, width = x.shape
     first = model.reservoirs[0]
+    if input_noise is not None:
+        x = x + input_noise
+    if state_noise is not None:
+        state_noise = ops.transpose(state_noise, (1, 0, 2))
+        total = sum(r.units for r in model.reservoirs)
+        starts = np.cumsum([0] + [r.units for r in model.reservoirs])
     drive = ops.transpose(first.project(x, teacher), (1, 0, 2))
     inputs = ops.transpose(x, (1, 0, 2))
     size = model._feature_size(x.shape)
@@ -109,7 +129,14 @@ def chunk_loop(model, x, n_valid, states, y_prev, teacher, free, sparse=None):
     def body(t, states, y_prev, features, outputs):
         u = ops.slice(inputs, (t, 0, 0), (1, batch, width))[0]
         d = ops.slice(drive, (t, 0, 0), (1, batch, first.units))[0]
-        states, feats = step(model, u, d, states, y_prev, free, sparse)
+        noise = None
+        if state_noise is not None:
+            n_t = ops.slice(state_noise, (t, 0, 0), (1, batch, total))[0]
+            noise = [
+                ops.slice(n_t, (0, int(a)), (batch, r.units))
+                for a, r in zip(starts, model.reservoirs)
+            ]
+        states, feats = step(model, u, d, states, y_prev, free, sparse, noise)
         features = ops.slice_update(features, (t, 0, 0), feats[None])
         if free:
             y_prev = model.readout(feats)
@@ -163,7 +190,7 @@ def compiled(model, name, batch):
     (`sparse_columns`): the same product with a fraction of the work and
     memory traffic. The cache keeps the `MAX_SHARED_LOOPS` most recently
     used loops."""
-    config = {**model.get_config(), "seed": None, "name": None}
+    config = structure(model)
     features = model.reservoirs[0].kernel.shape[0]
     key = (name, features, json.dumps(config, sort_keys=True, default=str))
     function = _SHARED_LOOPS.pop(key, None)
@@ -182,6 +209,16 @@ def compiled(model, name, batch):
     values = [weight.value for weight in model.weights]
     sparse = [sparse_layout(r, batch) for r in model.reservoirs]
     return functools.partial(function, values, sparse)
+
+
+def structure(model):
+    """The part of `model`'s config a compiled loop depends on: not the
+    seed, the name, the leak rate, the scalings or the brought matrices,
+    which only change the variables' values."""
+    config = model.get_config()
+    for name in ("seed", "name") + REDRAWABLE + tuple(INITIALIZER_ARGUMENTS):
+        config.pop(name, None)
+    return config
 
 
 def sparse_layout(reservoir, batch):
@@ -203,11 +240,13 @@ def sparse_layout(reservoir, batch):
 
 def run_chunks(
     model, batch_x, chunk_size, outputs=False, teacher=None,
-    initial_state=None,
+    initial_state=None, noise=None,
 ):  # fmt: skip
     """Runs the compiled loop over the time axis, chunk by chunk, carrying
     the states. Yields `(start, stop, features, carry)`, or `(carry,
-    outputs)` when `outputs`, for the real steps of each chunk.
+    outputs)` when `outputs`, for the real steps of each chunk. `noise`:
+    None or a function `(start, stop, length)` returning the chunk's
+    padded `(input_noise, state_noise)`, each None or an array.
 
     Every chunk has the same padded length: a power of two, at most
     `chunk_size`, smaller when the batch's states would exceed 64 MiB per
@@ -229,8 +268,9 @@ def run_chunks(
         t = None
         if teacher is not None and not free:
             t = padded(teacher[:, start:stop], length)
+        extra = () if noise is None else noise(start, stop, length)
         features, values, states, y_prev = loop(
-            x, n_valid, states, y_prev, t, free
+            x, n_valid, states, y_prev, t, free, *extra
         )
         if outputs:
             values = ops.convert_to_numpy(values)[:, : stop - start]

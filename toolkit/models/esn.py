@@ -6,24 +6,22 @@ from keras import ops
 
 from toolkit import validation as v
 from toolkit.api_export import register
+from toolkit.layers.reservoir import _weights
 from toolkit.layers.reservoir.reservoir import Reservoir
-from toolkit.layers.reservoir.ridge import RidgeRegression, check_ridge
+from toolkit.models import _esn_fit as fitting
 from toolkit.models import _esn_loops as loops
+from toolkit.models._esn_inference import ESNInference
 from toolkit.models._esn_sequences import (
     as_sequences,
     check_array_layout,
     check_pairs,
     check_washout,
-    groups,
-    initial_states,
-    restore_layout,
-    shift,
     states_out,
 )
 
 
 @register
-class ESN(keras.Model):
+class ESN(ESNInference, keras.Model):
     """Echo state network: fixed reservoir(s) and a linear readout.
 
     The input drives one `Reservoir` or a stack of them (a deep ESN, each
@@ -59,6 +57,16 @@ class ESN(keras.Model):
     forcing), while `predict` and `model(x)` feed back the model's own
     outputs.
 
+    For a hyperparameter search, `redraw(seed, spectral_radius=...,
+    leak_rate=...)` draws new reservoir weights into the same variables
+    (same model, same compiled loop) and leaves the readout unfitted. For
+    stable closed-loop generation, `fit` takes `state_noise` and
+    `input_noise` (Gaussian noise during the teacher-forced run only) and
+    a list of `ridge` values scored on `validation_data` or
+    `validation_split` (`ridge_` the chosen one, `ridge_scores_` the
+    validation NRMSE of each). `predict` and `generate` refuse a model
+    that was never fitted (nor loaded from a file).
+
     Args:
         units: int, or a list of ints for a deep ESN (one per reservoir).
             Default: 500.
@@ -88,6 +96,17 @@ class ESN(keras.Model):
             weights (small `ridge`). Default: `"float64"`.
         seed: int or None; reservoir `l` is seeded with `seed + l`.
             Default: `None`.
+        recurrent_initializer: None (the reservoirs' own draw), an array or
+            a Keras initializer for every reservoir's `W` (see
+            `toolkit.layers.Reservoir`); for a deep ESN also a list of one
+            per reservoir. Default: `None`.
+        kernel_initializer: likewise for the input weights `W_in` (of a
+            deep ESN's upper reservoirs: the weights from the reservoir
+            below). Default: `None`.
+        bias_initializer: likewise for the biases. Default: `None`.
+        feedback_initializer: None, an array `(output_dim, units)` or a
+            Keras initializer for the first reservoir's feedback weights
+            (with `feedback=True`). Default: `None`.
         **kwargs: base model arguments (`name`, ...).
 
     Call arguments:
@@ -135,6 +154,10 @@ class ESN(keras.Model):
         input_to_readout=False,
         readout_dtype="float64",
         seed=None,
+        recurrent_initializer=None,
+        kernel_initializer=None,
+        bias_initializer=None,
+        feedback_initializer=None,
         **kwargs,
     ):
         sizes = list(units) if isinstance(units, (list, tuple)) else [units]
@@ -149,6 +172,20 @@ class ESN(keras.Model):
             "readout_dtype", readout_dtype, {"float32", "float64"}
         )
         seed = v.check_seed(seed)
+        if feedback_initializer is not None and not feedback:
+            raise ValueError(
+                "Argument `feedback_initializer` needs `feedback=True`. "
+                f"Received: feedback={feedback!r}"
+            )
+        deep = not isinstance(units, int)
+        brought = {
+            name: _weights.per_reservoir(name, value, len(sizes), deep)
+            for name, value in (
+                ("recurrent_initializer", recurrent_initializer),
+                ("kernel_initializer", kernel_initializer),
+                ("bias_initializer", bias_initializer),
+            )
+        }
         super().__init__(**kwargs)
         self.units = units if isinstance(units, int) else sizes
         self.output_dim = output_dim
@@ -169,13 +206,18 @@ class ESN(keras.Model):
                 feedback_dim=output_dim if feedback and i == 0 else None,
                 feedback_scaling=feedback_scaling,
                 seed=None if seed is None else int(seed) + i,
+                feedback_initializer=feedback_initializer if i == 0 else None,
                 name=f"reservoir_{i}",
+                **{name: values[i] for name, values in brought.items()},
             )
             for i, size in enumerate(sizes)
         ]
         self.readout = keras.layers.Dense(
             output_dim, dtype=readout_dtype, name="readout"
         )
+        self._fitted = False
+        self.ridge_ = None
+        self.ridge_scores_ = None
 
     # Keras model API -------------------------------------------------------
 
@@ -219,7 +261,61 @@ class ESN(keras.Model):
                 "seed": self.seed,
             }
         )
+        for name in _weights.INITIALIZER_ARGUMENTS:
+            values = [
+                _weights.serialize_option(getattr(r, name, None))
+                for r in self.reservoirs
+            ]
+            same = all(value == values[0] for value in values)
+            single = same or name == "feedback_initializer"
+            deep = not isinstance(self.units, int)
+            config[name] = values if deep and not single else values[0]
         return config
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self._fitted = True  # a loaded model predicts with its readout
+
+    def set_weights(self, weights):
+        super().set_weights(weights)
+        self._fitted = True
+
+    def redraw(self, seed=None, **hyperparameters):
+        """New reservoir weights, drawn into the same variables.
+
+        The same model and the same compiled loop serve the next trial of a
+        search: after `redraw(seed=s, spectral_radius=r, ...)` the ESN
+        computes exactly what `ESN(..., spectral_radius=r, ..., seed=s)`
+        would (reservoir `l` seeded with `s + l`), and its config says so.
+        The readout is reset and unfitted: `predict` and `generate` refuse
+        it until the next `fit`.
+
+        Args:
+            seed: int or None, the new seed (None: fresh random draws).
+                Default: `None`.
+            **hyperparameters: new values for any of `spectral_radius`,
+                `leak_rate`, `input_scaling`, `bias_scaling`,
+                `feedback_scaling` (every reservoir). Structural arguments
+                (`units`, `connectivity`, `input_connectivity`,
+                `activation`, ...) are refused: build a new ESN for them.
+
+        Returns:
+            The ESN.
+        """
+        seed = v.check_seed(seed)
+        for reservoir in self.reservoirs:  # check all before changing any
+            reservoir.check_redraw(hyperparameters, "ESN")
+        for i, reservoir in enumerate(self.reservoirs):
+            reservoir.redraw(
+                None if seed is None else seed + i, **hyperparameters
+            )
+        self.seed = seed
+        if self.readout.built:
+            for weight in self.readout.weights:
+                weight.assign(np.zeros(weight.shape, weight.dtype))
+        self._fitted = False
+        self.ridge_ = self.ridge_scores_ = None
+        return self
 
     # Closed-form training, prediction, generation -------------------------
 
@@ -232,9 +328,30 @@ class ESN(keras.Model):
         method="ridge",
         chunk_size=4096,
         return_state=False,
+        state_noise=0.0,
+        input_noise=0.0,
+        noise_seed=None,
+        validation_data=None,
+        validation_split=None,
         **kwargs,
     ):
         """Train the readout.
+
+        With noise, the teacher-forced run that collects the states is
+
+        ```
+        u'_t = u_t + s_u xi_t                      (input_noise = s_u)
+        x_t  = (1 - a) x_{t-1} + a f(u'_t W_in + x_{t-1} W + b) + s_x e_t
+        ```
+
+        (`s_x` = `state_noise`, `xi_t`, `e_t` standard normal; every
+        reservoir of a deep ESN gets its own `e_t`, and the noisy states
+        are what the readout and the next reservoir read; a fed-back
+        teacher is not noised). The noise is drawn in NumPy from
+        `np.random.SeedSequence(noise_seed).spawn(2)` (inputs, then
+        states): for a batch of equal-length sequences, step `t`'s noise
+        is row `t` of `standard_normal((timesteps, batch, width))`.
+        `predict` and `generate` never add noise.
 
         Args:
             x: the input series: `(timesteps, features)` for one sequence,
@@ -244,7 +361,11 @@ class ESN(keras.Model):
             washout: int >= 0, initial steps of every sequence whose states
                 are dropped (the transient from the zero state); must be
                 shorter than every sequence. Default: 0.
-            ridge: float >= 0, the ridge penalty. Default: 1e-6.
+            ridge: float >= 0, the ridge penalty, or a list of them: the
+                normal equations are accumulated once, solved for each,
+                and the one with the lowest validation NRMSE is kept
+                (needs `validation_data` or `validation_split`).
+                Default: 1e-6.
             method: `"ridge"` (closed form) or `"gradient"` (delegates to
                 `keras.Model.fit` with `**kwargs`; compile the model first;
                 the washout steps get sample weight 0). Default: `"ridge"`.
@@ -254,167 +375,71 @@ class ESN(keras.Model):
                 last step instead of the model (closed form, array inputs
                 only), to continue with `predict(..., initial_state=...)`.
                 Default: `False`.
-            **kwargs: `keras.Model.fit` arguments, with `"gradient"` only.
+            state_noise: float >= 0, the std of the state noise.
+                Default: 0.0.
+            input_noise: float >= 0, the std of the input noise.
+                Default: 0.0.
+            noise_seed: int or None, the seed of the noise. Default: `None`.
+            validation_data: optional `(x, y)`, laid out like `x` and `y`,
+                run from the zero state (its first `washout` steps
+                dropped, teacher-forced, noiseless) to score each ridge by
+                NRMSE (per output, averaged). Default: `None`.
+            validation_split: optional float in (0, 1): the last fraction
+                of every sequence is held out for scoring instead of
+                fitted (its states continue from the training part, with
+                no noise). Default: `None`.
+            **kwargs: `keras.Model.fit` arguments, with `"gradient"` only
+                (`validation_data` and `validation_split` are passed on).
+
+        After a closed-form fit, `ridge_` is the penalty used and
+        `ridge_scores_` the validation NRMSE of each ridge tried (a dict,
+        None without validation).
 
         Returns:
             The model (`"ridge"`), the final states (`return_state`: a list
             of `(batch, units)` arrays, one per reservoir, `(units,)` for a
-            single sequence) or the Keras `History` (`"gradient"`).
+            single sequence, after the whole series including a
+            `validation_split` tail) or the Keras `History`
+            (`"gradient"`).
         """
         method = v.check_choice("method", method, {"ridge", "gradient"})
-        ridge = check_ridge(ridge)
         chunk_size = v.check_positive_int("chunk_size", chunk_size)
-        if method == "ridge" and kwargs:
-            raise ValueError(
-                "Keras `fit` arguments apply only to `method='gradient'`. "
-                f"Received: method='ridge' with {sorted(kwargs)}"
-            )
+        ridges, noise_options, validation = fitting.check_options(
+            method, ridge, (state_noise, input_noise, noise_seed),
+            validation_data, validation_split, kwargs,
+        )  # fmt: skip
+        state_noise, input_noise, noise_seed = noise_options
         xs, single = as_sequences("x", x)
         ys, _ = as_sequences("y", y)
         check_pairs(xs, ys, self.output_dim)
         if return_state:
             check_array_layout("return_state", x, xs)
         washout = check_washout(washout, min(len(s) for s in xs))
+        ends = {len(s): len(s) for s in xs}
+        if validation and validation[0] == "split":
+            points = fitting.split_points(list(ends), validation[1], washout)
+            ends = dict(zip(ends, points))
+        held = None
+        if validation and validation[0] == "data":
+            held = fitting.validation_sequences(self, validation, xs, washout)
         self._ensure_built(xs[0].shape[-1])
         if method == "gradient":
-            return self._gradient_fit(xs, ys, washout, kwargs)
-        solver = RidgeRegression(ridge)
-        lengths = len({len(s) for s in xs})  # groups(xs) yields one each
-        with loops.HostWorker() as worker:
-            for number, (indices, batch_x) in enumerate(groups(xs), 1):
-                batch_y = np.stack([ys[i] for i in indices])
-                teacher = shift(batch_y) if self.feedback else None
-                for start, stop, features, carry in loops.run_chunks(
-                    self, batch_x, chunk_size, teacher=teacher
-                ):
-                    low = max(start, washout)
-                    last = number == lengths and stop == batch_x.shape[1]
-                    if low < stop:
-                        worker.run(
-                            solver.update,
-                            features[:, low - start :],
-                            batch_y[:, low:stop],
-                            last=last,
-                        )
-        solver.assign(self.readout)
+            history = self._gradient_fit(xs, ys, washout, kwargs)
+            self._fitted = True
+            return history
+        noise = None
+        if state_noise or input_noise:
+            units = sum(r.units for r in self.reservoirs)
+            noise = fitting.FitNoise(
+                state_noise, input_noise, noise_seed, xs[0].shape[-1], units
+            )
+        carry, self.ridge_, self.ridge_scores_ = fitting.ridge_fit(
+            self, xs, ys, washout, ridges, chunk_size, noise, ends, held
+        )
+        self._fitted = True
         if return_state:
             return states_out(carry[0], single)
         return self
-
-    def predict(
-        self,
-        x,
-        warmup=None,
-        initial_state=None,
-        return_state=False,
-        chunk_size=4096,
-        verbose=None,
-        batch_size=None,
-    ):
-        """The outputs for `x` (same layouts as `fit`).
-
-        Args:
-            x: the input series, laid out as in `fit`.
-            warmup: optional series read just before `x` (same layout and
-                batch as `x`) whose outputs are dropped: the states then
-                start from the end of `warmup` instead of zero, as when the
-                test series continues the training series. Default: `None`.
-            initial_state: optional states to start from, as returned by
-                `fit` or `predict` with `return_state=True` (array inputs
-                only). For a feedback model the first output fed back is
-                still zero. Default: `None` (zero states).
-            return_state: bool, also return the final states.
-                Default: `False`.
-            chunk_size: int, as in `fit`. Default: 4096.
-            verbose: accepted for compatibility with `keras.Model.predict`
-                and ignored. Default: `None`.
-            batch_size: accepted for compatibility with
-                `keras.Model.predict` and ignored (the whole batch runs at
-                once). Default: `None`.
-
-        Returns:
-            NumPy array(s) with the layout of `x` and `output_dim` features;
-            with `return_state`, `(outputs, states)`.
-        """
-        chunk_size = v.check_positive_int("chunk_size", chunk_size)
-        xs, single = as_sequences("x", x)
-        self._ensure_built(xs[0].shape[-1])
-        if initial_state is not None or return_state:
-            check_array_layout("initial_state` and `return_state", x, xs)
-        states = initial_states(initial_state, len(xs), self.reservoirs)
-        if warmup is not None:
-            ws, _ = as_sequences("warmup", warmup)
-            if len(ws) != len(xs):
-                raise ValueError(
-                    "Argument `warmup` must hold one sequence per sequence "
-                    f"of `x`. Received: {len(ws)} and {len(xs)}"
-                )
-            xs = [np.concatenate([w, s]) for w, s in zip(ws, xs)]
-        outputs = [None] * len(xs)
-        for indices, batch_x in groups(xs):
-            pieces = []
-            for carry, values in loops.run_chunks(
-                self, batch_x, chunk_size, True, initial_state=states
-            ):
-                pieces.append(values)
-            result = np.concatenate(pieces, axis=1)
-            for row, index in enumerate(indices):
-                skip = 0 if warmup is None else len(ws[index])
-                outputs[index] = result[row, skip:]
-        outputs = restore_layout(outputs, single, x)
-        if return_state:
-            return outputs, states_out(carry[0], single)
-        return outputs
-
-    def generate(self, steps, warmup, initial_state=None, chunk_size=4096):
-        """Run in closed loop: each prediction becomes the next input.
-
-        The network first reads `warmup` (open loop: inputs are the given
-        values), then generates `steps` values, feeding each output back as
-        the next input; so `output_dim` must equal the number of input
-        features (one-step-ahead prediction of the series itself).
-
-        Args:
-            steps: int, the number of values to generate.
-            warmup: `(timesteps, features)` or `(batch, timesteps,
-                features)`, the true series leading up to the generation.
-                Its last value is the input of the first generated step,
-                whose output is the first value returned.
-            initial_state: optional states before `warmup`, as in
-                `predict`. Default: `None` (zero states).
-            chunk_size: int, as in `fit`. Default: 4096.
-
-        Returns:
-            `(steps, output_dim)` or `(batch, steps, output_dim)`.
-        """
-        steps = v.check_positive_int("steps", steps)
-        xs, single = as_sequences("warmup", warmup)
-        if len({len(s) for s in xs}) != 1:
-            raise ValueError(
-                "Argument `warmup` must hold sequences of equal length. "
-                f"Received lengths {sorted({len(s) for s in xs})}"
-            )
-        if xs[0].shape[-1] != self.output_dim:
-            raise ValueError(
-                "`generate` feeds outputs back as inputs, so `warmup` must "
-                f"have `output_dim`={self.output_dim} features. "
-                f"Received: {xs[0].shape[-1]}"
-            )
-        self._ensure_built(self.output_dim)
-        batch = np.stack(xs)
-        states = initial_states(initial_state, len(xs), self.reservoirs)
-        for carry, values in loops.run_chunks(
-            self, batch, chunk_size, True, initial_state=states
-        ):
-            first = values[:, -1:]
-        states, y_last = carry
-        if steps == 1:
-            result = first
-        else:
-            loop = loops.compiled(self, "generate", len(xs))
-            rest = ops.convert_to_numpy(loop(states, y_last, steps - 1))
-            result = np.concatenate([first, rest], axis=1)
-        return result[0] if single else result
 
     # Internals ------------------------------------------------------------
 

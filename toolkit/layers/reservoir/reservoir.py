@@ -9,6 +9,19 @@ from toolkit import validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import make_generator_seed
 from toolkit.initializers.spectral import spectral_radius
+from toolkit.layers.reservoir import _weights as w
+from toolkit.layers.reservoir._weights import sparse_columns
+
+__all__ = ["Reservoir", "sparse_columns"]
+
+#: The hyperparameters `redraw` may change (the others fix the structure).
+REDRAWABLE = (
+    "spectral_radius",
+    "leak_rate",
+    "input_scaling",
+    "bias_scaling",
+    "feedback_scaling",
+)
 
 
 @register
@@ -40,6 +53,28 @@ class Reservoir(keras.layers.Layer):
     - `W_fb` `(feedback_dim, units)`: like `W_in`, scaled by
       `feedback_scaling` (only with `feedback_dim`).
 
+    Any of the four matrices can be brought instead of drawn
+    (`recurrent_initializer` for `W`, `kernel_initializer` for `W_in`,
+    `bias_initializer` for `b`, `feedback_initializer` for `W_fb`), as in
+    ReservoirPy's `W`, `Win` and `bias`: an array of the right shape is
+    used as is, a Keras initializer (a name, a config, an instance, the
+    toolkit's `SpectralRadius` or `Sparse`) is called with the matrix's
+    shape and its result used as is. The scaling hyperparameters
+    (`spectral_radius`, `input_scaling`, `bias_scaling`,
+    `feedback_scaling`) apply only to the matrices the layer draws itself:
+    to give a brought `W` a radius, use `SpectralRadius(radius, base)`.
+    With an int `seed`, an initializer that takes a seed is rebuilt with
+    one derived from `seed`, so the layer's seed fixes every matrix. In the
+    config an initializer is serialized; an array is recorded as
+    `"given"`, its values saved with the layer's variables (a `.keras`
+    file restores them exactly; a layer rebuilt from the config alone
+    starts that matrix at zeros, for `set_weights` to fill).
+
+    `redraw(seed=..., spectral_radius=..., ...)` draws new weights into the
+    same variables (for a hyperparameter search that keeps one model and
+    one compiled loop); the leak rate is a (non-trainable) variable too, so
+    changing it recompiles nothing.
+
     The weights are not trained: the layer is created with
     `trainable=False` (pass `trainable=True`, or set `layer.trainable`, to
     train them by gradient descent anyway). In `call` the input projection
@@ -67,6 +102,16 @@ class Reservoir(keras.layers.Layer):
         feedback_scaling: float > 0, the magnitude of the feedback weights.
             Default: 1.0.
         seed: int or None, the seed of the weights. Default: `None`.
+        recurrent_initializer: None (the draw above), an array
+            `(units, units)` or a Keras initializer, for `W`.
+            Default: `None`.
+        kernel_initializer: None, an array `(features, units)` or a Keras
+            initializer, for `W_in`. Default: `None`.
+        bias_initializer: None, an array `(units,)` or a Keras initializer,
+            for `b`. Default: `None`.
+        feedback_initializer: None, an array `(feedback_dim, units)` or a
+            Keras initializer, for `W_fb` (with `feedback_dim` only).
+            Default: `None`.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...).
 
     Call arguments:
@@ -111,15 +156,20 @@ class Reservoir(keras.layers.Layer):
         feedback_dim=None,
         feedback_scaling=1.0,
         seed=None,
+        recurrent_initializer=None,
+        kernel_initializer=None,
+        bias_initializer=None,
+        feedback_initializer=None,
         **kwargs,
     ):
         units = v.check_positive_int("units", units)
-        spectral_radius = v.check_positive("spectral_radius", spectral_radius)
-        leak_rate = v.check_in_range(
-            "leak_rate", leak_rate, 0.0, 1.0, low_closed=False
+        scalings = _check_scalings(
+            spectral_radius=spectral_radius,
+            leak_rate=leak_rate,
+            input_scaling=input_scaling,
+            bias_scaling=bias_scaling,
+            feedback_scaling=feedback_scaling,
         )
-        input_scaling = v.check_positive("input_scaling", input_scaling)
-        bias_scaling = v.check_non_negative("bias_scaling", bias_scaling)
         connectivity = v.check_in_range(
             "connectivity", connectivity, 0.0, 1.0, low_closed=False
         )
@@ -130,24 +180,45 @@ class Reservoir(keras.layers.Layer):
         activation_fn = v.get_activation("activation", activation)
         if feedback_dim is not None:
             feedback_dim = v.check_positive_int("feedback_dim", feedback_dim)
-        feedback_scaling = v.check_positive(
-            "feedback_scaling", feedback_scaling
-        )
         seed = v.check_seed(seed)
+        options = {
+            "recurrent_initializer": recurrent_initializer,
+            "kernel_initializer": kernel_initializer,
+            "bias_initializer": bias_initializer,
+            "feedback_initializer": feedback_initializer,
+        }
+        options = {k: w.matrix_option(k, o) for k, o in options.items()}
+        w.check_shape(
+            "recurrent_initializer",
+            options["recurrent_initializer"],
+            (units, units),
+        )
+        w.check_shape("bias_initializer", options["bias_initializer"], (units,))
+        if feedback_dim is None and options["feedback_initializer"] is not None:
+            raise ValueError(
+                "Argument `feedback_initializer` needs `feedback_dim` (the "
+                "layer has no feedback weights without it). Received: "
+                "feedback_dim=None"
+            )
+        if feedback_dim is not None:
+            w.check_shape(
+                "feedback_initializer",
+                options["feedback_initializer"],
+                (feedback_dim, units),
+            )
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         self.units = units
-        self.spectral_radius = spectral_radius
-        self.leak_rate = leak_rate
-        self.input_scaling = input_scaling
-        self.bias_scaling = bias_scaling
+        for name, value in scalings.items():
+            setattr(self, name, value)
         self.connectivity = connectivity
         self.input_connectivity = input_connectivity
         self.activation = activation_fn
         self.feedback_dim = feedback_dim
-        self.feedback_scaling = feedback_scaling
         self.seed = seed
         self._generator_seed = make_generator_seed(seed)
+        for name, value in options.items():
+            setattr(self, name, value)
 
     def build(self, input_shape):
         features = input_shape[-1]
@@ -156,35 +227,77 @@ class Reservoir(keras.layers.Layer):
                 "`Reservoir` needs a known number of input features. "
                 f"Received: input_shape={input_shape}"
             )
-        rng = np.random.default_rng(self._generator_seed)
-        matrices = {
-            "recurrent_kernel": self._recurrent_matrix(rng),
-            "kernel": _sparse_signs(
-                rng, (features, self.units), self.input_connectivity
-            )
-            * self.input_scaling,
-            "bias": rng.uniform(-1.0, 1.0, self.units) * self.bias_scaling,
-        }
-        if self.feedback_dim is not None:
-            matrices["feedback_kernel"] = (
-                _sparse_signs(
-                    rng,
-                    (self.feedback_dim, self.units),
-                    self.input_connectivity,
-                )
-                * self.feedback_scaling
-            )
-        for name, value in matrices.items():
+        w.check_shape(
+            "kernel_initializer",
+            self.kernel_initializer,
+            (features, self.units),
+        )
+        for name, value in self._matrices(features).items():
             weight = self.add_weight(
                 name=name, shape=value.shape, initializer="zeros"
             )
             weight.assign(value.astype(weight.dtype))
             setattr(self, name, weight)
+        # A variable, not a Python constant, so that the compiled loops
+        # read it as an input and `redraw` changes it without recompiling.
+        # Created last: saved layers without it still load (see
+        # `load_own_variables`).
+        self.leak = self.add_weight(
+            name="leak_rate",
+            shape=(),
+            initializer=keras.initializers.Constant(self.leak_rate),
+            trainable=False,
+        )
+
+    def _matrices(self, features):
+        """The values of `W`, `W_in`, `b` (and `W_fb`), as float64 arrays:
+        the given arrays, the initializers' draws, or the layer's own
+        draws from one generator, in that order (a given matrix skips its
+        draw)."""
+        rng = np.random.default_rng(self._generator_seed)
+        shapes = {
+            "recurrent_kernel": (self.units, self.units),
+            "kernel": (features, self.units),
+            "bias": (self.units,),
+        }
+        if self.feedback_dim is not None:
+            shapes["feedback_kernel"] = (self.feedback_dim, self.units)
+        given = {
+            matrix: getattr(self, argument)
+            for argument, (matrix, _) in w.INITIALIZER_ARGUMENTS.items()
+        }
+        matrices = {}
+        for index, (name, shape) in enumerate(shapes.items()):
+            option = given[name]
+            if option is None:
+                matrices[name] = self._draw(name, rng, shape)
+            elif isinstance(option, np.ndarray):
+                matrices[name] = option
+            elif isinstance(option, str):  # GIVEN: filled by a load
+                matrices[name] = np.zeros(shape)
+            else:
+                initializer = w.reseeded(option, self.seed, index)
+                matrices[name] = np.asarray(
+                    ops.convert_to_numpy(initializer(shape, dtype="float32")),
+                    dtype="float64",
+                ).reshape(shape)
+        return matrices
+
+    def _draw(self, name, rng, shape):
+        """The layer's own draw of one matrix."""
+        if name == "recurrent_kernel":
+            return self._recurrent_matrix(rng)
+        if name == "bias":
+            return rng.uniform(-1.0, 1.0, self.units) * self.bias_scaling
+        scaling = (
+            self.input_scaling if name == "kernel" else self.feedback_scaling
+        )
+        return w.sparse_signs(rng, shape, self.input_connectivity) * scaling
 
     def _recurrent_matrix(self, rng):
         """Sparse N(0, 1) matrix rescaled to the requested spectral radius."""
         n = self.units
-        nnz = _nonzero_count(n * n, self.connectivity)
+        nnz = w.nonzero_count(n * n, self.connectivity)
         flat = rng.choice(n * n, size=nnz, replace=False)
         matrix = scipy.sparse.csr_matrix(
             (rng.standard_normal(nnz), (flat // n, flat % n)), shape=(n, n)
@@ -205,6 +318,66 @@ class Reservoir(keras.layers.Layer):
                 "be rescaled. Increase `connectivity` or `units`."
             )
         return (matrix * (self.spectral_radius / radius)).toarray()
+
+    def redraw(self, seed=None, **hyperparameters):
+        """New weights, drawn into the same variables.
+
+        Args:
+            seed: int or None, the new seed (None: a fresh random one).
+                Default: `None`.
+            **hyperparameters: new values for any of `spectral_radius`,
+                `leak_rate`, `input_scaling`, `bias_scaling`,
+                `feedback_scaling`; the others keep theirs. A scaling of a
+                matrix that was brought (`*_initializer`) is refused.
+
+        The layer then equals a new `Reservoir` built with these values and
+        `seed` (arrays brought stay as they are). Structural arguments
+        (`units`, the connectivities, `activation`, `feedback_dim`) cannot
+        change: the variables' shapes and the compiled loops depend on
+        them.
+
+        Returns:
+            The layer.
+        """
+        seed = v.check_seed(seed)
+        scalings = self.check_redraw(hyperparameters)
+        for name, value in scalings.items():
+            setattr(self, name, value)
+        self.seed = seed
+        self._generator_seed = make_generator_seed(seed)
+        if self.built:
+            features = self.kernel.shape[0]
+            for name, value in self._matrices(features).items():
+                weight = getattr(self, name)
+                weight.assign(value.astype(weight.dtype))
+            self.leak.assign(self.leak_rate)
+        return self
+
+    def check_redraw(self, hyperparameters, owner="Reservoir"):
+        """The hyperparameters after `redraw(**hyperparameters)`, checked,
+        without changing anything."""
+        _check_redrawable(hyperparameters, owner)
+        for argument, (_, scaling) in w.INITIALIZER_ARGUMENTS.items():
+            if scaling in hyperparameters and getattr(self, argument) is not (
+                None
+            ):
+                raise ValueError(
+                    f"`redraw` cannot set `{scaling}`: it scales the "
+                    f"layer's own draw, but `{argument}` was given to "
+                    f"{self.name}. Received: "
+                    f"{scaling}={hyperparameters[scaling]!r}"
+                )
+        current = {name: getattr(self, name) for name in REDRAWABLE}
+        return _check_scalings(**{**current, **hyperparameters})
+
+    def load_own_variables(self, store):
+        # Layers saved before the leak rate became a variable have one
+        # variable fewer: load theirs and keep the leak rate of the config.
+        if len(store.keys()) == len(self.weights) - 1:
+            for i, weight in enumerate(self.weights[:-1]):
+                weight.assign(store[str(i)])
+            return
+        super().load_own_variables(store)
 
     def project(self, inputs, feedback=None):
         """The part of the drive computed outside the time loop.
@@ -239,7 +412,7 @@ class Reservoir(keras.layers.Layer):
             ones = ops.ones((ops.shape(values)[-1],), dtype=values.dtype)
             recurrent = ops.tensordot(gathered * values, ones, axes=1)
         pre = drive + recurrent
-        return state + self.leak_rate * (self.activation(pre) - state)
+        return state + self.leak * (self.activation(pre) - state)
 
     def run(self, drive, initial_state=None):
         """The states `(batch, timesteps, units)` for a projected drive
@@ -289,53 +462,36 @@ class Reservoir(keras.layers.Layer):
                 "seed": self.seed,
             }
         )
+        for argument in w.INITIALIZER_ARGUMENTS:
+            config[argument] = w.serialize_option(getattr(self, argument))
         return config
 
 
-def _nonzero_count(size, density):
-    """The exact number of non-zeros `W` and `W_in` get out of `size`
-    entries: `round(density * size)`, at least one (`density` is in
-    (0, 1])."""
-    return max(1, int(round(density * size)))
+def _check_scalings(
+    spectral_radius, leak_rate, input_scaling, bias_scaling, feedback_scaling
+):
+    """The five redrawable hyperparameters, checked, as a dict."""
+    return {
+        "spectral_radius": v.check_positive("spectral_radius", spectral_radius),
+        "leak_rate": v.check_in_range(
+            "leak_rate", leak_rate, 0.0, 1.0, low_closed=False
+        ),
+        "input_scaling": v.check_positive("input_scaling", input_scaling),
+        "bias_scaling": v.check_non_negative("bias_scaling", bias_scaling),
+        "feedback_scaling": v.check_positive(
+            "feedback_scaling", feedback_scaling
+        ),
+    }
 
 
-def _sparse_signs(rng, shape, density):
-    """A matrix with `round(density * size)` entries (at least one) equal to
-    +-1, at positions drawn uniformly without replacement, the rest zero;
-    then at least one non-zero per row, so every input reaches the
-    reservoir."""
-    size = shape[0] * shape[1]
-    nnz = _nonzero_count(size, density)
-    signs = rng.choice([-1.0, 1.0], size=nnz)  # first: fixes seeds' draws
-    matrix = np.zeros(size)
-    matrix[rng.choice(size, size=nnz, replace=False)] = signs
-    matrix = matrix.reshape(shape)
-    empty = ~matrix.any(axis=1)
-    matrix[empty, rng.integers(0, shape[1], size=int(empty.sum()))] = (
-        rng.choice([-1.0, 1.0], size=int(empty.sum()))
-    )
-    return matrix
-
-
-def sparse_columns(matrix, multiple=32):
-    """The non-zeros of each column of `matrix`, padded to a common count.
-
-    For `(rows, cols)` `matrix`, returns `indices` int32 and `values`
-    float32, both `(cols, k)`, such that `(x @ matrix)[j] = sum_k
-    values[j, k] * x[indices[j, k]]`. `k` is the largest number of
-    non-zeros in a column, rounded up to a multiple of `multiple` (so
-    that reservoirs of one size share compiled loops); padding slots hold
-    index 0 and value 0.
-    """
-    columns = scipy.sparse.csc_matrix(matrix)
-    counts = np.diff(columns.indptr)
-    k = max(1, int(counts.max()))
-    k = min(-(-k // multiple) * multiple, matrix.shape[0])
-    n = matrix.shape[1]
-    owner = np.repeat(np.arange(n), counts)
-    slot = np.arange(columns.nnz) - np.repeat(columns.indptr[:-1], counts)
-    indices = np.zeros((n, k), dtype="int32")
-    values = np.zeros((n, k), dtype="float32")
-    indices[owner, slot] = columns.indices
-    values[owner, slot] = columns.data
-    return indices, values
+def _check_redrawable(hyperparameters, owner):
+    """Only the five redrawable names; structure refused by name."""
+    refused = sorted(set(hyperparameters) - set(REDRAWABLE))
+    if refused:
+        raise ValueError(
+            f"`{owner}.redraw` cannot change {refused}: the structure "
+            "(units, connectivity, input_connectivity, activation, ...) is "
+            "fixed by the variables and the compiled loop; build a new "
+            f"model for it. `redraw` changes {list(REDRAWABLE)}. Received: "
+            + ", ".join(f"{k}={hyperparameters[k]!r}" for k in refused)
+        )

@@ -113,9 +113,11 @@ class RidgeRegression:
             self._sy += y.sum(axis=0)
         self.count += len(features)
 
-    def solve(self):
+    def solve(self, ridge=None):
         """Returns `(W, b)`, float64 arrays `(n_features, n_targets)` and
-        `(n_targets,)`."""
+        `(n_targets,)`, for the penalty `ridge` (default: `self.ridge`);
+        the sums are kept, so one accumulation serves many penalties."""
+        ridge = self.ridge if ridge is None else check_ridge(ridge)
         if not self.count:
             raise ValueError(
                 "`RidgeRegression.solve` needs at least one row; call "
@@ -128,7 +130,7 @@ class RidgeRegression:
         # S_xx, so C_xx is too and reaches LAPACK without a copy.
         cxx = self._sxx - np.outer(self._sx, mean_x).T
         cxy = self._sxy - np.outer(self._sx, mean_y)
-        cxx[np.diag_indices_from(cxx)] += self.ridge
+        cxx[np.diag_indices_from(cxx)] += ridge
         try:  # Cholesky: C_xx + ridge I is symmetric positive definite
             factor = scipy.linalg.cho_factor(cxx, lower=False)
             kernel = scipy.linalg.cho_solve(factor, cxy, check_finite=False)
@@ -138,9 +140,10 @@ class RidgeRegression:
         bias = mean_y - mean_x @ kernel
         return kernel, bias
 
-    def assign(self, dense):
-        """Solve and write `W`, `b` into a built `keras.layers.Dense`."""
-        kernel, bias = self.solve()
+    def assign(self, dense, ridge=None):
+        """Solve (for `ridge`, default `self.ridge`) and write `W`, `b` into
+        a built `keras.layers.Dense`."""
+        kernel, bias = self.solve(ridge)
         if tuple(dense.kernel.shape) != kernel.shape or dense.bias is None:
             raise ValueError(
                 "`dense` must be a built Dense layer with a bias and a "
