@@ -396,11 +396,15 @@ def plot(store):
         top.plot(saved["truth"], color="black", lw=2, label="truth")
         styles = {"ours": "--", "rpy": ":"}
         labels = {"ours": "toolkit ESN", "rpy": "ReservoirPy"}
-        for key in sorted(k for k in saved if "/" in k):
+        keys = [f"{v}/{lib}" for v in VARIANTS for lib in LIBRARIES]
+        for index, key in enumerate(keys):  # the bars' colours
+            if key not in saved:
+                continue
             variant, library = key.split("/")
             top.plot(
                 saved[key],
                 styles[library],
+                color=f"C{index}",
                 lw=1.2,
                 label=f"{labels[library]}, {variant.replace('_', ' ')}",
             )
