@@ -148,15 +148,26 @@ def search_ours(data, trials, draws, search_seed, points=None):
     """Random search with today's API: one new `ESN` per draw (`points`:
     evaluate these points, e.g. ReservoirPy's, instead of drawing them).
 
-    MERGE (issue 17): replace this body by `toolkit.tuning.sweep` over the
-    reservoir search spaces (units fixed at 500; spectral radius, leak
-    rate, input scaling and ridge on the log scales of SPACE) with ESN
-    trials of `draws` reservoir draws (seeds DRAW_SEED + i, redrawn in
-    place with `ESN.redraw`), the random tuner seeded with `search_seed`,
-    `trials` trials, scored by the validation NRMSE of `score`; return
-    the same rows (the trial's `params`, its mean `loss`, the per-draw
-    `losses`, the `seconds` since the search began) from the sweep's
-    DataFrame. The esnsearch helper's branch h-esnsearch holds that API.
+    MERGE (issue 17): replace this body by one `toolkit.tuning.sweep`
+    call with ESN trials (branch h-esnsearch, commit d12a60b, names as
+    they stand there; check them at merge):
+
+        sweep(ESN, (x_train, y_train), validation_data=(x_val, y_val),
+              space=[spectral_radius_space (1e-2..10, log),
+                     leak_rate_space (1e-3..1, log),
+                     input_scaling_space (0.1..10, log),
+                     ridge_space (1e-8..10)],
+              fixed={"units": 500, "washout": 100}, draws=draws,
+              tuner="random", max_trials=trials, seed=search_seed,
+              objective="val_nrmse", overwrite=True, verbose=0, ...)
+
+    (the spaces from `toolkit.tuning.reservoir_spaces`, the reservoir
+    redrawn in place by `ESN.redraw` for every draw, the validation part
+    run on from the training state as here), and build the same rows
+    from its DataFrame: `params` (keys sr, lr, iss, ridge), the mean
+    `loss`, the per-draw `losses`, and `seconds` since the search began
+    (the last row's `seconds` is the wall time of the whole call).
+    `points` has no equivalent in a sweep: drop `--same-points` then.
     """
     from toolkit.models import ESN
 
