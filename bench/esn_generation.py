@@ -34,9 +34,10 @@ no noise option.
 Run: python bench/esn_generation.py                        # 20 seeds
      python bench/esn_generation.py --seeds 5 --units 500  # small
      python bench/esn_generation.py --plot-only            # from JSON
-The figure goes to docs/benchmarks/img/esn_generation_stability.png (a
-generated series against the truth over --plot-steps steps, seed 0, 500
-units; and the NRMSE bars); results to bench/results/esn_generation.json.
+Results go to bench/results/esn_generation.json (--output), the figure
+to docs/benchmarks/img/esn_generation_stability.png (the output's stem
+with esn_generation so renamed): a generated series against the truth
+over --plot-steps steps (seed 0, 500 units) and the NRMSE bars.
 """
 
 import argparse
@@ -60,6 +61,7 @@ RIDGES = [1e-10, 1e-8, 1e-6, 1e-4, 1e-2]
 SPLIT = 0.2
 VARIANTS = ("before", "after_now", "after")
 LIBRARIES = ("ours", "rpy")
+FIGURE = "esn_generation_stability"
 
 
 def parse_args():
@@ -442,7 +444,8 @@ def plot(store):
         )
         bottom.legend(fontsize=7, ncol=2)
     figure.tight_layout()
-    save_figure(figure, "esn_generation_stability.png")
+    stem = pathlib.Path(ARGS.output).stem  # esn_generation.png is esn.py's
+    save_figure(figure, stem.replace("esn_generation", FIGURE) + ".png")
 
 
 def hyperparameters():

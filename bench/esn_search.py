@@ -35,6 +35,8 @@ trial's draws (and over `--repeats` searches with different search seeds).
 
 Run: python bench/esn_search.py                    # 100 trials x 3 draws
      python bench/esn_search.py --trials 20        # a small budget
+     python bench/esn_search.py --same-points      # ours on hyperopt's
+                                                   # points, no luck
      python bench/esn_search.py --plot-only        # redraw from the JSON
 The results go to bench/results/esn_search.json (--output), the figure
 to docs/benchmarks/img/ under the same stem (esn_search.png). One thread
@@ -356,8 +358,9 @@ def plot(store):
     left.set_ylabel("best validation NRMSE so far")
     left.grid(True, which="both", alpha=0.3)
     left.legend(fontsize=8)
+    points = "the same points" if store.get("same_points") else "own points"
     left.set_title(
-        f"Random search, {store['draws']} draws per trial, "
+        f"Random search ({points}), {store['draws']} draws per trial, "
         f"{UNITS} units, Mackey-Glass",
         fontsize=9,
     )
