@@ -1,0 +1,433 @@
+"""Reservoir hyperparameter search: toolkit ESN against ReservoirPy +
+hyperopt, the same search space and budget, in the same run.
+
+The task is one-step-ahead Mackey-Glass (tau 17, seed 0, scaled to
+[-1, 1], as in `bench/esn.py`): 2000 training steps (washout 100), then
+the next 1000 steps as the validation part, run on from the state at the
+end of training. A trial is one point of the search space scored on
+`--draws` reservoir draws (seeds 1234, 1235, ...: the same draws for
+every trial, as ReservoirPy's tutorial does); its loss is the mean
+validation NRMSE over the draws (NRMSE = RMSE / std of the target, the
+same function for both libraries; a non-finite NRMSE scores 1e6).
+
+Search space (both libraries, random search, `--trials` points):
+500 units; spectral radius log-uniform in [1e-2, 10]; leak rate
+log-uniform in [1e-3, 1]; input scaling log-uniform in [0.1, 10]; ridge
+log-uniform in [1e-8, 10].
+
+- ReservoirPy 0.4.2 runs as its hyperopt tutorial does: a JSON config
+  (`exp`, `hp_max_evals`, `hp_method="random"`, `seed`,
+  `instances_per_trial`, `hp_space`) and an objective
+  `objective(dataset, config, *, N, sr, lr, iss, ridge, seed)` that
+  builds `Reservoir >> Ridge` per instance, handed to
+  `reservoirpy.hyper.research` (hyperopt's `fmin`, one JSON report per
+  trial written to a temporary folder, as the tutorial's are).
+- Ours: `search_ours` below. Until the ESN search of issue 17 is merged
+  it uses today's API: a loop over trials, one new `ESN` per draw, random
+  points drawn with NumPy from the same distributions. At merge, the lead
+  switches `search_ours` to `toolkit.tuning.sweep` with the reservoir
+  search spaces and ESN trials (redraw in place, several draws per trial):
+  see the MERGE note in it.
+
+Printed: wall time of each whole search and their ratio (target: at most
+0.33x), the best validation NRMSE of each and the spread over the best
+trial's draws (and over `--repeats` searches with different search seeds).
+
+Run: python bench/esn_search.py                    # 100 trials x 3 draws
+     python bench/esn_search.py --trials 20        # a small budget
+     python bench/esn_search.py --same-points      # ours on hyperopt's
+                                                   # points, no luck
+     python bench/esn_search.py --plot-only        # redraw from the JSON
+The results go to bench/results/esn_search.json (--output), the figure
+to docs/benchmarks/img/ under the same stem (esn_search.png). One thread
+each (--threads).
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _threads import pin_blas, pin_threads  # noqa: E402
+
+UNITS = 500
+WASHOUT = 100
+N_TRAIN, N_VAL = 2000, 1000
+DRAW_SEED = 1234
+FAILED = 1e6
+# name: (hyperopt's kind, low, high); ReservoirPy's argument names.
+SPACE = {
+    "sr": ("loguniform", 1e-2, 10.0),
+    "lr": ("loguniform", 1e-3, 1.0),
+    "iss": ("loguniform", 0.1, 10.0),
+    "ridge": ("loguniform", 1e-8, 10.0),
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="whole searches per library, search seeds 42, 43, ...",
+    )
+    parser.add_argument(
+        "--same-points",
+        action="store_true",
+        help="ours evaluates the very points hyperopt drew for ReservoirPy "
+        "(the libraries compared on equal points, no sampling luck)",
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--libraries", nargs="+", default=["ours", "rpy"],
+        choices=["ours", "rpy"],
+    )  # fmt: skip
+    parser.add_argument(
+        "--output",
+        default=str(ROOT / "bench" / "results" / "esn_search.json"),
+    )
+    parser.add_argument(
+        "--plot-only",
+        action="store_true",
+        help="redraw the figure from --output, run nothing",
+    )
+    return parser.parse_args()
+
+
+ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None:
+    pin_blas(ARGS.threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+
+def nrmse(prediction, target):
+    prediction = np.asarray(prediction).reshape(target.shape)
+    return float(np.sqrt(np.mean((prediction - target) ** 2)) / np.std(target))
+
+
+def score(prediction, target):
+    value = nrmse(prediction, target)
+    return value if np.isfinite(value) else FAILED
+
+
+def dataset():
+    from toolkit.data import mackey_glass
+
+    series = mackey_glass(N_TRAIN + N_VAL + 1, seed=0)
+    series = 2 * (series - series.min()) / (series.max() - series.min()) - 1
+    x, y = series[:-1], series[1:]
+    train = (x[:N_TRAIN], y[:N_TRAIN])
+    validation = (x[N_TRAIN:], y[N_TRAIN:])
+    return train, validation
+
+
+# Ours -------------------------------------------------------------------
+
+
+def sample(rng):
+    """One point of SPACE, drawn as hyperopt draws it."""
+    point = {}
+    for name, (kind, low, high) in SPACE.items():
+        if kind != "loguniform":  # the only kind SPACE uses
+            raise ValueError(f"`SPACE` kind {kind!r} is not drawn here")
+        point[name] = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    return point
+
+
+def search_ours(data, trials, draws, search_seed, points=None):
+    """Random search with today's API: one new `ESN` per draw (`points`:
+    evaluate these points, e.g. ReservoirPy's, instead of drawing them).
+
+    MERGE (issue 17): replace this body by one `toolkit.tuning.sweep`
+    call with ESN trials (branch h-esnsearch, commit d12a60b, names as
+    they stand there; check them at merge):
+
+        sweep(ESN, (x_train, y_train), validation_data=(x_val, y_val),
+              space=[spectral_radius_space (1e-2..10, log),
+                     leak_rate_space (1e-3..1, log),
+                     input_scaling_space (0.1..10, log),
+                     ridge_space (1e-8..10)],
+              fixed={"units": 500, "washout": 100}, draws=draws,
+              tuner="random", max_trials=trials, seed=search_seed,
+              objective="val_nrmse", overwrite=True, verbose=0, ...)
+
+    (the spaces from `toolkit.tuning.reservoir_spaces`, the reservoir
+    redrawn in place by `ESN.redraw` for every draw, the validation part
+    run on from the training state as here), and build the same rows
+    from its DataFrame: `params` (keys sr, lr, iss, ridge), the mean
+    `loss`, the per-draw `losses`, and `seconds` since the search began
+    (the last row's `seconds` is the wall time of the whole call).
+    `points` has no equivalent in a sweep: drop `--same-points` then.
+    """
+    from toolkit.models import ESN
+
+    (x_train, y_train), (x_val, y_val) = data
+    rng = np.random.default_rng(search_seed)
+    rows = []
+    start = time.perf_counter()
+    for trial in range(trials):
+        params = sample(rng) if points is None else points[trial]
+        losses = []
+        for draw in range(draws):
+            model = ESN(
+                UNITS,
+                spectral_radius=params["sr"],
+                leak_rate=params["lr"],
+                input_scaling=params["iss"],
+                seed=DRAW_SEED + draw,
+            )
+            states = model.fit(
+                x_train,
+                y_train,
+                washout=WASHOUT,
+                ridge=params["ridge"],
+                return_state=True,
+            )
+            prediction = model.predict(x_val, initial_state=states)
+            losses.append(score(prediction, y_val))
+        rows.append(
+            {
+                "params": params,
+                "loss": float(np.mean(losses)),
+                "losses": losses,
+                "seconds": time.perf_counter() - start,
+            }
+        )
+    return rows
+
+
+# ReservoirPy, as its hyperopt tutorial runs it ---------------------------
+
+
+def rpy_objective(dataset, config, *, N, sr, lr, iss, ridge, seed):
+    from reservoirpy.nodes import Reservoir, Ridge
+
+    (x_train, y_train), (x_val, y_val) = dataset
+    losses = []
+    for instance in range(config["instances_per_trial"]):
+        reservoir = Reservoir(
+            N, sr=sr, lr=lr, input_scaling=iss, seed=seed + instance
+        )
+        model = reservoir >> Ridge(ridge=ridge)
+        model.fit(x_train, y_train, warmup=config["washout"])
+        prediction = model.run(x_val)
+        losses.append(score(prediction, y_val))
+    return {"loss": float(np.mean(losses)), "losses": losses}
+
+
+def search_rpy(data, trials, draws, search_seed):
+    from reservoirpy.hyper import research
+
+    config = {
+        "exp": "esn_search_mackey_glass",
+        "hp_max_evals": trials,
+        "hp_method": "random",
+        "seed": search_seed,
+        "instances_per_trial": draws,
+        "washout": WASHOUT,
+        "hp_space": {
+            "N": ["choice", UNITS],
+            **{name: list(spec) for name, spec in SPACE.items()},
+            "seed": ["choice", DRAW_SEED],
+        },
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / f"{config['exp']}.config.json"
+        path.write_text(json.dumps(config))
+        start = time.perf_counter()
+        _, found = research(rpy_objective, data, str(path), folder)
+        end = time.perf_counter()
+    rows = []
+    first = found.trials[0]["result"]["start_time"]
+    for trial in found.trials:
+        result = trial["result"]
+        params = {k: float(v[0]) for k, v in trial["misc"]["vals"].items()}
+        # hyperopt's values are indices for `choice` (N and seed, fixed).
+        params = {k: params[k] for k in SPACE}
+        rows.append(
+            {
+                "params": params,
+                "loss": result["loss"],
+                "losses": result["losses"],
+                "seconds": result["start_time"] + result["duration"] - first,
+            }
+        )
+    rows[-1]["seconds"] = end - start  # the whole search, fmin included
+    return rows
+
+
+# Summary, output, figure -------------------------------------------------
+
+
+def summarise(store):
+    summary = {}
+    for library in ("ours", "rpy"):
+        runs = store.get(library)
+        if not runs:
+            continue
+        bests = [min(runs_rows, key=lambda r: r["loss"]) for runs_rows in runs]
+        times = [rows[-1]["seconds"] for rows in runs]
+        summary[library] = {
+            "seconds_median": float(np.median(times)),
+            "seconds": times,
+            "best_loss": [b["loss"] for b in bests],
+            "best_loss_median": float(np.median([b["loss"] for b in bests])),
+            "best_params": [b["params"] for b in bests],
+            "best_draws_min": [float(min(b["losses"])) for b in bests],
+            "best_draws_max": [float(max(b["losses"])) for b in bests],
+        }
+    if "ours" in summary and "rpy" in summary:
+        summary["time_ratio"] = (
+            summary["ours"]["seconds_median"] / summary["rpy"]["seconds_median"]
+        )
+        summary["best_loss_ratio"] = (
+            summary["ours"]["best_loss_median"]
+            / summary["rpy"]["best_loss_median"]
+        )
+    store["summary"] = summary
+
+
+def print_table(store):
+    s = store["summary"]
+    names = {
+        "ours": "toolkit ESN (today's API)",
+        "rpy": "ReservoirPy + hyperopt",
+    }
+    print(
+        f"\n{store['trials']} trials x {store['draws']} draws, "
+        f"{store['repeats']} search(es), {store['threads']} thread(s)"
+    )
+    print("| library | wall time (s), median | best validation NRMSE, "
+          "median (each search) | best trial's draws, first search "
+          "(min-max) | best point, first search |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for library in ("ours", "rpy"):
+        if library not in s:
+            continue
+        x = s[library]
+        point = ", ".join(
+            f"{k} {v:.3g}" for k, v in x["best_params"][0].items()
+        )
+        each = ", ".join(f"{b:.3g}" for b in x["best_loss"])
+        print(
+            f"| {names[library]} | {x['seconds_median']:.1f} | "
+            f"{x['best_loss_median']:.3g} ({each}) | "
+            f"{x['best_draws_min'][0]:.3g}-{x['best_draws_max'][0]:.3g} | "
+            f"{point} |"
+        )
+    if "time_ratio" in s:
+        print(
+            f"time ratio (ours / ReservoirPy's): {s['time_ratio']:.2f}x "
+            f"(target <= 0.33x); best NRMSE ratio {s['best_loss_ratio']:.2f}"
+        )
+
+
+def plot(store):
+    from _plots import pyplot
+    from _plots import save as save_figure
+
+    labels = {"ours": "toolkit ESN", "rpy": "ReservoirPy + hyperopt"}
+    figure, (left, right) = pyplot().subplots(
+        1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2.2, 1]}
+    )
+    for index, library in enumerate(("ours", "rpy")):
+        for number, rows in enumerate(store.get(library, [])):
+            best = np.minimum.accumulate([r["loss"] for r in rows])
+            left.step(
+                np.arange(1, len(best) + 1),
+                best,
+                where="post",
+                color=f"C{index}",
+                alpha=1.0 if number == 0 else 0.5,
+                label=labels[library] if number == 0 else None,
+            )
+    left.set_yscale("log")
+    left.set_xlabel("trial")
+    left.set_ylabel("best validation NRMSE so far")
+    left.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=8)
+    points = "the same points" if store.get("same_points") else "own points"
+    left.set_title(
+        f"Random search ({points}), {store['draws']} draws per trial, "
+        f"{UNITS} units, Mackey-Glass",
+        fontsize=9,
+    )
+    s = store["summary"]
+    shown = [lib for lib in ("ours", "rpy") if lib in s]
+    seconds = [s[lib]["seconds_median"] for lib in shown]
+    bars = right.bar(
+        [labels[lib].replace(" + ", "\n+ ") for lib in shown],
+        seconds,
+        color=[f"C{('ours', 'rpy').index(lib)}" for lib in shown],
+    )
+    right.bar_label(bars, labels=[f"{t:.0f} s" for t in seconds], fontsize=8)
+    right.set_ylabel("wall time of the search (s)")
+    title = f"{store['trials']} trials"
+    if "time_ratio" in s:
+        title += f": {s['time_ratio']:.2f}x ReservoirPy's time"
+    right.set_title(title, fontsize=9)
+    right.grid(True, axis="y", alpha=0.3)
+    right.set_axisbelow(True)
+    figure.tight_layout()
+    save_figure(figure, pathlib.Path(ARGS.output).stem + ".png")
+
+
+def main():
+    path = pathlib.Path(ARGS.output)
+    if ARGS.plot_only:
+        store = json.loads(path.read_text())
+        print_table(store)
+        plot(store)
+        return
+    pin_threads(ARGS.threads)
+    data = dataset()
+    store = {
+        "trials": ARGS.trials,
+        "draws": ARGS.draws,
+        "repeats": ARGS.repeats,
+        "threads": ARGS.threads,
+        "units": UNITS,
+        "space": {k: list(v) for k, v in SPACE.items()},
+        "ours_api": "today's (a new ESN per draw)",
+    }
+    store["same_points"] = ARGS.same_points
+    searches = {"ours": search_ours, "rpy": search_rpy}
+    libraries = ARGS.libraries
+    if ARGS.same_points:
+        libraries = sorted(libraries, reverse=True)  # ReservoirPy first
+    for repeat in range(ARGS.repeats):
+        for library in libraries:
+            print(f"== {library}, search seed {42 + repeat}", flush=True)
+            args = (data, ARGS.trials, ARGS.draws, 42 + repeat)
+            if library == "ours" and ARGS.same_points:
+                points = [row["params"] for row in store["rpy"][repeat]]
+                rows = search_ours(*args, points=points)
+            else:
+                rows = searches[library](*args)
+            store.setdefault(library, []).append(rows)
+            best = min(r["loss"] for r in rows)
+            print(
+                f"  {rows[-1]['seconds']:.1f} s, best NRMSE {best:.3g}",
+                flush=True,
+            )
+            summarise(store)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(store, indent=1, default=float))
+    print_table(store)
+    plot(store)
+
+
+if __name__ == "__main__":
+    main()
