@@ -22,6 +22,7 @@ import keras_tuner
 from toolkit import validation as v
 from toolkit._keras_compat import set_oracle_seed
 from toolkit.tuning import records
+from toolkit.tuning.esn_trials import ESNHyperModel, ESNTuner, is_esn
 from toolkit.tuning.hypermodel import RecipeHyperModel
 from toolkit.tuning.median_stopping import MedianStopping
 
@@ -118,6 +119,10 @@ class SweepTuner(keras_tuner.Tuner):
         except Exception as error:
             self._finish(path, "failed", error)
             raise
+        if _metric_dicts(result):
+            # A `run_trial` of one's own returned its metrics (one dict,
+            # or one per execution or reservoir draw): keep them all.
+            records.update_record(path, draws=_metric_dicts(result))
         stopped = records.read_record(path).get("stopped_at_epoch")
         self._finish(path, "stopped_early" if stopped else "completed")
         return result
@@ -166,6 +171,38 @@ class SweepTuner(keras_tuner.Tuner):
             _announce(record, self.oracle.objective.name)
 
 
+class ESNSweepTuner(SweepTuner, ESNTuner):
+    """`SweepTuner` on `ESNTuner`: ESN trials (closed-form fits, several
+    reservoir draws each) that leave records. The record of a trial keeps
+    every draw's metrics (`draws`) and ESN seeds (`draw_seeds`).
+
+    Args:
+        hypermodel: an `toolkit.tuning.ESNHyperModel`.
+        draws: int, reservoir draws per trial. Default: 3.
+        metrics: validation metrics besides NRMSE (see `ESNTuner`).
+            Default: None.
+        generation: None or `{"steps": N, "warmup": W}` (see
+            `ESNTuner`). Default: None.
+        draw_seed: int or None, the first draw's seed. Default: None.
+        **kwargs: `SweepTuner`'s arguments (`training_seed`, `verbose`,
+            `oracle`, `directory`, ...); not `median_stopping`.
+    """
+
+    def __init__(self, hypermodel=None, median_stopping=None, **kwargs):
+        if median_stopping is not None:
+            raise ValueError(
+                "Argument `median_stopping` needs epochs, and an ESN trial "
+                "fits in closed form. Received: "
+                f"median_stopping={median_stopping!r}"
+            )
+        super().__init__(hypermodel=hypermodel, **kwargs)
+
+    def on_draws_chosen(self, trial, seeds):
+        records.update_record(
+            self.record_path(trial.trial_id), draw_seeds=list(seeds)
+        )
+
+
 class RandomSearchSweep(SweepTuner, keras_tuner.RandomSearch):
     """`SweepTuner` on keras-tuner's random search."""
 
@@ -179,10 +216,28 @@ class HyperbandSweep(SweepTuner, keras_tuner.Hyperband):
     """`SweepTuner` on keras-tuner's Hyperband."""
 
 
+class ESNRandomSearchSweep(ESNSweepTuner, keras_tuner.RandomSearch):
+    """`ESNSweepTuner` on keras-tuner's random search."""
+
+
+class ESNBayesianOptimizationSweep(
+    ESNSweepTuner, keras_tuner.BayesianOptimization
+):
+    """`ESNSweepTuner` on keras-tuner's Gaussian-process Bayesian
+    optimization (needs scikit-learn)."""
+
+
 TUNERS = {
     "random": RandomSearchSweep,
     "bayesian": BayesianOptimizationSweep,
     "hyperband": HyperbandSweep,
+}
+
+#: The tuners of ESN trials. Hyperband has none: its rounds give trials
+#: more epochs, and an ESN trial's closed-form fit has no epochs.
+ESN_TUNERS = {
+    "random": ESNRandomSearchSweep,
+    "bayesian": ESNBayesianOptimizationSweep,
 }
 
 
@@ -194,7 +249,7 @@ def sweep(
     max_trials=10,
     directory="sweeps",
     project_name="sweep",
-    objective="val_loss",
+    objective=None,
     epochs=10,
     batch_size=32,
     validation_data=None,
@@ -208,13 +263,27 @@ def sweep(
     overwrite=False,
     verbose=1,
     tuner_options=None,
+    draws=None,
+    metrics=None,
+    generation=None,
 ):
     """Search hyperparameters with keras-tuner; return every trial as a
     pandas DataFrame (also written to `trials.csv`).
 
+    With `builder` the `toolkit.models.ESN` class (or an
+    `ESNHyperModel`), the trials are ESN trials (`ESNTuner`): each fits
+    the readout in closed form on `data` and scores on the validation
+    part, over `draws` reservoir draws; the objective is the mean over
+    draws (default `"val_nrmse"`), and the DataFrame has the mean
+    (`best_<metric>`), the std (`<metric>_std`) and every draw
+    (`<metric>_draw_<k>`). `epochs` and `batch_size` have no meaning
+    there and are ignored; `tuner="hyperband"`, `early_stopping`,
+    `median_stopping` and `callbacks`, which need epochs, are refused.
+
     Args:
         builder: a recipe builder (`hp`-free function returning a compiled
-            model) or a `keras_tuner.HyperModel`.
+            model), a `keras_tuner.HyperModel`, or `toolkit.models.ESN`
+            (or an `ESNHyperModel`) for ESN trials.
         data: `(x, y)` NumPy arrays or a `tf.data.Dataset` of batches.
         space: a search-space function `hp -> dict` or a list of them (see
             `toolkit.tuning.search_spaces`), ignored for a HyperModel.
@@ -226,8 +295,11 @@ def sweep(
         directory: str, where keras-tuner and the records live.
             Default: `"sweeps"`.
         project_name: str, sub-folder of `directory`. Default: `"sweep"`.
-        objective: str, the metric to optimize, e.g. `"val_loss"`;
-            direction inferred by keras-tuner (`"max"` for accuracy-like).
+        objective: str or None, the metric to optimize, e.g.
+            `"val_loss"`; direction inferred from the name (`"min"` for
+            losses and errors, `"max"` for accuracy-like). Default: None,
+            `"val_loss"` (`"val_nrmse"` for ESN trials; there any
+            `"val_<name>"` of `metrics`, or `"val_generation_nrmse"`).
         epochs: int, epochs per trial (Hyperband's `max_epochs`).
         batch_size: int, for NumPy data. Default: 32.
         validation_data: `(x_val, y_val)` or a dataset, or None.
@@ -249,6 +321,16 @@ def sweep(
         overwrite: bool, start afresh instead of resuming. Default: False.
         verbose: 0 (quiet) or 1 (one line per trial). Default: 1.
         tuner_options: dict of more keras-tuner tuner arguments.
+        draws: int or None, ESN trials only: reservoir draws per trial
+            (ESN seeds `seed + d * L` for draw `d` of `L` reservoirs, the
+            same in every trial). Default: None (3).
+        metrics: ESN trials only: validation metrics besides NRMSE, names
+            of `toolkit.tuning.esn_trials.METRICS` (`"rmse"`, `"mse"`,
+            `"mae"`) or a dict `{name: f(y_true, y_pred)}`, each reported
+            as `val_<name>`. Default: None.
+        generation: ESN trials only: None or `{"steps": N, "warmup": W}`
+            to also report `val_generation_nrmse`, the NRMSE of `N`
+            free-run steps after `W` validation inputs. Default: None.
 
     Returns:
         A pandas DataFrame with one row per trial (see `trials_frame`).
@@ -268,19 +350,39 @@ def sweep(
     print(frame.sort_values("best_val_loss").head())
     ```
     """
+    esn = is_esn(builder)
     tuner_class = TUNERS[v.check_choice("tuner", tuner, set(TUNERS))]
+    if esn:
+        _check_esn_options(tuner, early_stopping, median_stopping, callbacks)
+        tuner_class = ESN_TUNERS[tuner]
+    else:
+        _check_keras_options(draws, metrics, generation)
     if tuner == "bayesian":
         _require_scikit_learn()
     max_trials = v.check_positive_int("max_trials", max_trials)
     epochs = v.check_positive_int("epochs", epochs)
     if isinstance(builder, keras_tuner.HyperModel):
         hypermodel = builder
+    elif esn:
+        hypermodel = ESNHyperModel(space, fixed=fixed, builder=builder)
     else:
         hypermodel = RecipeHyperModel(builder, space, fixed=fixed)
     fit_kwargs = _search_arguments(
         data, batch_size, validation_data, validation_split, epochs
     )
     seed = v.check_seed(seed)
+    if objective is None:
+        objective = "val_nrmse" if esn else "val_loss"
+    esn_options = {}
+    if esn:
+        for key in ("epochs", "batch_size"):
+            fit_kwargs.pop(key, None)
+        esn_options = dict(
+            draws=3 if draws is None else draws,
+            metrics=metrics,
+            generation=generation,
+            draw_seed=seed,
+        )
     keras_objective = keras_tuner.Objective(
         objective, records.metric_direction(objective)
     )
@@ -303,6 +405,7 @@ def sweep(
         median_stopping=median_stopping,
         training_seed=seed,
         verbose=verbose,
+        **esn_options,
         **options,
     )
     oracle = search.oracle
@@ -370,6 +473,60 @@ def _search_arguments(
     return kwargs
 
 
+def _check_esn_options(tuner, early_stopping, median_stopping, callbacks):
+    """Refuse what needs epochs: an ESN trial fits in closed form."""
+    if tuner == "hyperband":
+        raise ValueError(
+            "Argument `tuner`: Hyperband gives its trials more and more "
+            "epochs, and an ESN trial fits its readout in closed form (no "
+            "epochs). Use one of ['bayesian', 'random'] for ESN trials. "
+            "Received: tuner='hyperband'"
+        )
+    for name, value in (
+        ("early_stopping", early_stopping),
+        ("median_stopping", median_stopping),
+        ("callbacks", callbacks),
+    ):
+        if value:
+            raise ValueError(
+                f"Argument `{name}` needs epochs, and an ESN trial fits in "
+                f"closed form. Received: {name}={value!r}"
+            )
+
+
+def _check_keras_options(draws, metrics, generation):
+    """Refuse the options of ESN trials for a Keras model's trials."""
+    for name, value in (
+        ("draws", draws),
+        ("metrics", metrics),
+        ("generation", generation),
+    ):
+        if value is not None:
+            raise ValueError(
+                f"Argument `{name}` applies to ESN trials only (`builder` "
+                "the `toolkit.models.ESN` class); a recipe's metrics are "
+                f"compiled into its model. Received: {name}={value!r}"
+            )
+
+
+def _metric_dicts(result):
+    """`{metric: [value per execution]}` of a `run_trial` result made of
+    metric dicts (a dict or a list of them), else None."""
+    if isinstance(result, dict):
+        result = [result]
+    if not (
+        isinstance(result, list)
+        and result
+        and all(isinstance(item, dict) for item in result)
+    ):
+        return None
+    names = list(dict.fromkeys(name for item in result for name in item))
+    return {
+        name: [records.as_number(item[name]) for item in result]
+        for name in names
+    }
+
+
 def _require_scikit_learn():
     try:
         import sklearn  # noqa: F401
@@ -394,10 +551,18 @@ def _active_values(hyperparameters):
 
 
 def _announce(record, objective):
-    best = records.best_value(
-        objective, record.get("history", {}).get(objective, [])
-    )
-    found = "" if best is None else f" best {objective}={best:.4g}"
+    draws = (record.get("draws") or {}).get(objective)
+    if draws is not None:
+        mean, std = records.mean_and_std(draws)
+        found = "" if mean is None else f" {objective}={mean:.4g}"
+        found += "" if std is None else f" +- {std:.2g}"
+        done = f"{len(draws)} draws"
+    else:
+        best = records.best_value(
+            objective, record.get("history", {}).get(objective, [])
+        )
+        found = "" if best is None else f" best {objective}={best:.4g}"
+        done = f"{record.get('epochs', 0)} epochs"
     values = ", ".join(
         f"{k}={_short(value)}"
         for k, value in record["hyperparameters"].items()
@@ -407,8 +572,7 @@ def _announce(record, objective):
         f" ({record['error'].splitlines()[-1]})" if record.get("error") else ""
     )
     print(
-        f"trial {record['trial_id']} {record['status']} after "
-        f"{record.get('epochs', 0)} epochs in "
+        f"trial {record['trial_id']} {record['status']} after {done} in "
         f"{record.get('duration_s', 0):.1f}s:{found}{error}  [{values}]",
         flush=True,
     )
