@@ -23,9 +23,12 @@ from toolkit import validation as v
 from toolkit.models import ESN
 from toolkit.tuning.hypermodel import RecipeHyperModel
 
-#: Validation metrics an ESN trial computes by name, `f(y_true, y_pred)`.
+#: Validation metrics an ESN trial computes by name, `f(y_true, y_pred)`
+#: on `(n, outputs)` arrays.
 METRICS = {
-    "nrmse": lambda t, p: float(np.sqrt(np.mean((t - p) ** 2)) / np.std(t)),
+    "nrmse": lambda t, p: float(
+        np.mean(np.sqrt(np.mean((t - p) ** 2, axis=0)) / np.std(t, axis=0))
+    ),
     "rmse": lambda t, p: float(np.sqrt(np.mean((t - p) ** 2))),
     "mse": lambda t, p: float(np.mean((t - p) ** 2)),
     "mae": lambda t, p: float(np.mean(np.abs(t - p))),
@@ -51,10 +54,11 @@ REDRAWABLE = (
 
 
 def nrmse(y_true, y_pred):
-    """The normalised root-mean-square error `sqrt(mean((y - p)^2)) /
-    std(y)` over every element (0: perfect; 1: no better than predicting
-    the mean)."""
-    return METRICS["nrmse"](np.asarray(y_true), np.asarray(y_pred))
+    """The normalised root-mean-square error `mean_k sqrt(mean_t (y_tk -
+    p_tk)^2) / std_k(y)`, averaged over the outputs `k` (0: perfect; 1: no
+    better than predicting the mean), on arrays `(..., timesteps,
+    outputs)`."""
+    return METRICS["nrmse"](_flat(y_true), _flat(y_pred))
 
 
 class ESNHyperModel(RecipeHyperModel):
@@ -200,10 +204,13 @@ class ESNTuner(keras_tuner.Tuner):
             base = random.SystemRandom().randrange(2**31)
         seeds = [base + d * depth for d in range(self.draws)]
         self.on_draws_chosen(trial, seeds)
-        esn = None
+        # The last trial's ESN: `_draw` may redraw it in place.
+        esn = getattr(self, "_esn", None)
         results = []
         for seed in seeds:
-            esn = _draw(esn, seed, model_args, self.hypermodel.builder)
+            esn = self._esn = _draw(
+                esn, seed, model_args, self.hypermodel.builder
+            )
             results.append(
                 score_draw(
                     esn,
@@ -224,13 +231,16 @@ def _draw(esn, seed, hyperparameters, builder=ESN):
     """The trial's ESN for one reservoir draw: `hyperparameters` (the ESN
     constructor's arguments) with reservoir weights drawn from `seed`.
 
-    Today a new `ESN` per draw (its compiled loop is shared by every ESN
-    of the same structure, so a draw costs the model's creation, the
-    weights' draw and the fit). Once `ESN.redraw(seed=None,
-    **hyperparameters)` exists (same structure, weights drawn in place, no
-    new model or compiled loop), the one line to change is the `return`
-    below, to
-    `return _redraw(esn, seed, hyperparameters) or builder(...)`.
+    `esn` is the ESN of the previous draw (of this trial or the last
+    one), or None. Today a new `ESN` per draw (its compiled loop is shared
+    by every ESN of the same structure, so a draw costs the model's
+    creation, the weights' draw and the fit). Once `ESN.redraw(seed=None,
+    **hyperparameters)` exists (weights drawn in place into the same
+    variables, no new model or compiled loop, the same weights as
+    `ESN(..., seed=seed)`), the switch is this one line, to
+    `return _redraw(esn, seed, hyperparameters) or builder(seed=seed,
+    **hyperparameters)`: `_redraw` keeps `esn` whenever the structure
+    (units, connectivity, ...) is the same.
     """
     return builder(seed=seed, **hyperparameters)
 

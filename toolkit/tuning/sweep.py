@@ -177,15 +177,12 @@ class ESNSweepTuner(SweepTuner, ESNTuner):
     every draw's metrics (`draws`) and ESN seeds (`draw_seeds`).
 
     Args:
-        hypermodel: an `toolkit.tuning.ESNHyperModel`.
-        draws: int, reservoir draws per trial. Default: 3.
-        metrics: validation metrics besides NRMSE (see `ESNTuner`).
+        hypermodel: a `toolkit.tuning.ESNHyperModel`.
+        median_stopping: must be None: the rule needs epochs.
             Default: None.
-        generation: None or `{"steps": N, "warmup": W}` (see
-            `ESNTuner`). Default: None.
-        draw_seed: int or None, the first draw's seed. Default: None.
-        **kwargs: `SweepTuner`'s arguments (`training_seed`, `verbose`,
-            `oracle`, `directory`, ...); not `median_stopping`.
+        **kwargs: `ESNTuner`'s arguments (`draws`, `metrics`,
+            `generation`, `draw_seed`) and `SweepTuner`'s
+            (`training_seed`, `verbose`, `oracle`, `directory`, ...).
     """
 
     def __init__(self, hypermodel=None, median_stopping=None, **kwargs):
