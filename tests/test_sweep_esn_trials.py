@@ -329,6 +329,38 @@ def test_type_errors(tmp_path):
         )
 
 
+def test_esn_sweep_tuner_on_its_own_takes_any_oracle(tmp_path):
+    from toolkit.tuning import ESNSweepTuner
+
+    def oracle():
+        return keras_tuner.oracles.RandomSearchOracle(
+            keras_tuner.Objective("val_nrmse", "min"), max_trials=2, seed=1
+        )
+
+    hypermodel = ESNHyperModel(spectral_radius_space, fixed={"units": UNITS})
+    with pytest.raises(ValueError, match="`median_stopping` needs epochs"):
+        ESNSweepTuner(hypermodel, median_stopping=True, oracle=oracle())
+    tuner = ESNSweepTuner(
+        hypermodel,
+        draws=2,
+        draw_seed=5,
+        oracle=oracle(),
+        verbose=0,
+        directory=tmp_path,
+        project_name="own",
+    )
+    tuner.search(*_train(), validation_data=_data()[1])
+    frame = trials_frame(tmp_path / "own")
+    assert list(frame["status"]) == ["completed"] * 2
+    assert {"best_val_nrmse", "val_nrmse_std", "val_nrmse_draw_2"} <= set(
+        frame.columns
+    )
+    record = json.loads(
+        (tmp_path / "own" / "records" / "trial_0.json").read_text()
+    )
+    assert record["draw_seeds"] == [5, 6]
+
+
 def test_trial_errors_are_recorded(tmp_path):
     # A generation longer than the validation part, Keras callbacks given
     # to the tuner directly: the trial fails with the reason.

@@ -5,6 +5,7 @@ draws), its trial records, median stopping, plots and distributed
 sweeps."""
 
 from toolkit.tuning.distributed import launch_local, role_environment
+from toolkit.tuning.esn_sweep import ESNSweepTuner
 from toolkit.tuning.esn_trials import ESNHyperModel, ESNTuner
 from toolkit.tuning.hypermodel import RecipeHyperModel
 from toolkit.tuning.median_stopping import MedianStopping
@@ -31,7 +32,7 @@ from toolkit.tuning.search_spaces import (
     learning_rate_space,
     regularization_space,
 )
-from toolkit.tuning.sweep import ESNSweepTuner, SweepTuner, sweep
+from toolkit.tuning.sweep import SweepTuner, sweep
 
 __all__ = [
     "ESNHyperModel",

@@ -86,6 +86,21 @@ def best_value(metric, values):
     return (min if metric_direction(metric) == "min" else max)(finite)
 
 
+def metric_dicts(result):
+    """`{metric: [value per execution]}` of a `run_trial` result made of
+    metric dicts (a dict or a list of them), else None."""
+    if isinstance(result, dict):
+        result = [result]
+    if not (
+        isinstance(result, list)
+        and result
+        and all(isinstance(item, dict) for item in result)
+    ):
+        return None
+    names = list(dict.fromkeys(name for item in result for name in item))
+    return {name: [as_number(item[name]) for item in result] for name in names}
+
+
 def mean_and_std(values):
     """The mean and the (population) std of `values`, None for either if
     a value is missing (not finite) or there are none."""

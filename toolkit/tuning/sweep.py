@@ -22,7 +22,6 @@ import keras_tuner
 from toolkit import validation as v
 from toolkit._keras_compat import set_oracle_seed
 from toolkit.tuning import records
-from toolkit.tuning.esn_trials import ESNHyperModel, ESNTuner, is_esn
 from toolkit.tuning.hypermodel import RecipeHyperModel
 from toolkit.tuning.median_stopping import MedianStopping
 
@@ -35,7 +34,10 @@ class SweepTuner(keras_tuner.Tuner):
     trial's record (status `"running"`), `run_trial` adds `MedianStopping`,
     seeds the training and marks the record `"completed"`,
     `"stopped_early"` or `"failed"` (then rewrites `trials.csv`), and
-    `on_epoch_end` appends each epoch's metrics to the record.
+    `on_epoch_end` appends each epoch's metrics to the record. A
+    `run_trial` of one's own further down the classes (`ESNTuner`'s) that
+    returns its metrics, a dict or one per execution or reservoir draw,
+    has them all in the record (`draws`).
 
     On its own it takes any oracle, e.g.
     `SweepTuner(hypermodel, oracle=keras_tuner.oracles.RandomSearchOracle(
@@ -119,10 +121,10 @@ class SweepTuner(keras_tuner.Tuner):
         except Exception as error:
             self._finish(path, "failed", error)
             raise
-        if _metric_dicts(result):
+        if records.metric_dicts(result):
             # A `run_trial` of one's own returned its metrics (one dict,
             # or one per execution or reservoir draw): keep them all.
-            records.update_record(path, draws=_metric_dicts(result))
+            records.update_record(path, draws=records.metric_dicts(result))
         stopped = records.read_record(path).get("stopped_at_epoch")
         self._finish(path, "stopped_early" if stopped else "completed")
         return result
@@ -171,35 +173,6 @@ class SweepTuner(keras_tuner.Tuner):
             _announce(record, self.oracle.objective.name)
 
 
-class ESNSweepTuner(SweepTuner, ESNTuner):
-    """`SweepTuner` on `ESNTuner`: ESN trials (closed-form fits, several
-    reservoir draws each) that leave records. The record of a trial keeps
-    every draw's metrics (`draws`) and ESN seeds (`draw_seeds`).
-
-    Args:
-        hypermodel: a `toolkit.tuning.ESNHyperModel`.
-        median_stopping: must be None: the rule needs epochs.
-            Default: None.
-        **kwargs: `ESNTuner`'s arguments (`draws`, `metrics`,
-            `generation`, `draw_seed`) and `SweepTuner`'s
-            (`training_seed`, `verbose`, `oracle`, `directory`, ...).
-    """
-
-    def __init__(self, hypermodel=None, median_stopping=None, **kwargs):
-        if median_stopping is not None:
-            raise ValueError(
-                "Argument `median_stopping` needs epochs, and an ESN trial "
-                "fits in closed form. Received: "
-                f"median_stopping={median_stopping!r}"
-            )
-        super().__init__(hypermodel=hypermodel, **kwargs)
-
-    def on_draws_chosen(self, trial, seeds):
-        records.update_record(
-            self.record_path(trial.trial_id), draw_seeds=list(seeds)
-        )
-
-
 class RandomSearchSweep(SweepTuner, keras_tuner.RandomSearch):
     """`SweepTuner` on keras-tuner's random search."""
 
@@ -213,28 +186,10 @@ class HyperbandSweep(SweepTuner, keras_tuner.Hyperband):
     """`SweepTuner` on keras-tuner's Hyperband."""
 
 
-class ESNRandomSearchSweep(ESNSweepTuner, keras_tuner.RandomSearch):
-    """`ESNSweepTuner` on keras-tuner's random search."""
-
-
-class ESNBayesianOptimizationSweep(
-    ESNSweepTuner, keras_tuner.BayesianOptimization
-):
-    """`ESNSweepTuner` on keras-tuner's Gaussian-process Bayesian
-    optimization (needs scikit-learn)."""
-
-
 TUNERS = {
     "random": RandomSearchSweep,
     "bayesian": BayesianOptimizationSweep,
     "hyperband": HyperbandSweep,
-}
-
-#: The tuners of ESN trials. Hyperband has none: its rounds give trials
-#: more epochs, and an ESN trial's closed-form fit has no epochs.
-ESN_TUNERS = {
-    "random": ESNRandomSearchSweep,
-    "bayesian": ESNBayesianOptimizationSweep,
 }
 
 
@@ -320,7 +275,8 @@ def sweep(
         tuner_options: dict of more keras-tuner tuner arguments.
         draws: int or None, ESN trials only: reservoir draws per trial
             (ESN seeds `seed + d * L` for draw `d` of `L` reservoirs, the
-            same in every trial). Default: None (3).
+            same in every trial; without `seed`, a random first seed per
+            trial, kept in its record). Default: None (3).
         metrics: ESN trials only: validation metrics besides NRMSE, names
             of `toolkit.tuning.esn_trials.METRICS` (`"rmse"`, `"mse"`,
             `"mae"`) or a dict `{name: f(y_true, y_pred)}`, each reported
@@ -347,13 +303,18 @@ def sweep(
     print(frame.sort_values("best_val_loss").head())
     ```
     """
+    from toolkit.tuning import esn_sweep
+    from toolkit.tuning.esn_trials import ESNHyperModel, is_esn
+
     esn = is_esn(builder)
     tuner_class = TUNERS[v.check_choice("tuner", tuner, set(TUNERS))]
     if esn:
-        _check_esn_options(tuner, early_stopping, median_stopping, callbacks)
-        tuner_class = ESN_TUNERS[tuner]
+        esn_sweep.check_esn_options(
+            tuner, early_stopping, median_stopping, callbacks
+        )
+        tuner_class = esn_sweep.ESN_TUNERS[tuner]
     else:
-        _check_keras_options(draws, metrics, generation)
+        esn_sweep.check_keras_options(draws, metrics, generation)
     if tuner == "bayesian":
         _require_scikit_learn()
     max_trials = v.check_positive_int("max_trials", max_trials)
@@ -468,60 +429,6 @@ def _search_arguments(
             high_closed=False,
         )
     return kwargs
-
-
-def _check_esn_options(tuner, early_stopping, median_stopping, callbacks):
-    """Refuse what needs epochs: an ESN trial fits in closed form."""
-    if tuner == "hyperband":
-        raise ValueError(
-            "Argument `tuner`: Hyperband gives its trials more and more "
-            "epochs, and an ESN trial fits its readout in closed form (no "
-            "epochs). Use one of ['bayesian', 'random'] for ESN trials. "
-            "Received: tuner='hyperband'"
-        )
-    for name, value in (
-        ("early_stopping", early_stopping),
-        ("median_stopping", median_stopping),
-        ("callbacks", callbacks),
-    ):
-        if value:
-            raise ValueError(
-                f"Argument `{name}` needs epochs, and an ESN trial fits in "
-                f"closed form. Received: {name}={value!r}"
-            )
-
-
-def _check_keras_options(draws, metrics, generation):
-    """Refuse the options of ESN trials for a Keras model's trials."""
-    for name, value in (
-        ("draws", draws),
-        ("metrics", metrics),
-        ("generation", generation),
-    ):
-        if value is not None:
-            raise ValueError(
-                f"Argument `{name}` applies to ESN trials only (`builder` "
-                "the `toolkit.models.ESN` class); a recipe's metrics are "
-                f"compiled into its model. Received: {name}={value!r}"
-            )
-
-
-def _metric_dicts(result):
-    """`{metric: [value per execution]}` of a `run_trial` result made of
-    metric dicts (a dict or a list of them), else None."""
-    if isinstance(result, dict):
-        result = [result]
-    if not (
-        isinstance(result, list)
-        and result
-        and all(isinstance(item, dict) for item in result)
-    ):
-        return None
-    names = list(dict.fromkeys(name for item in result for name in item))
-    return {
-        name: [records.as_number(item[name]) for item in result]
-        for name in names
-    }
 
 
 def _require_scikit_learn():
