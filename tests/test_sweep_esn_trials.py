@@ -154,6 +154,38 @@ def test_draw_builds_the_same_esn_as_by_hand():
     )
 
 
+class _RedrawnESN(ESN):
+    """An ESN whose `redraw` (the reservoir work's) records its calls."""
+
+    def redraw(self, seed=None, **hyperparameters):
+        self.redrawn = (seed, hyperparameters)
+        return self
+
+
+def test_redraw_only_when_the_structure_is_the_same():
+    esn = _RedrawnESN(UNITS, spectral_radius=0.5, leak_rate=0.3, seed=1)
+    assert esn_trials._redraw(None, 2, {"units": UNITS}) is None
+    assert esn_trials._redraw(esn, 2, {"units": UNITS + 1}) is None
+    assert (
+        esn_trials._redraw(esn, 2, {"units": UNITS, "connectivity": 0.2})
+        is None
+    )
+    assert not hasattr(esn, "redrawn")
+    same = esn_trials._redraw(esn, 4, {"units": UNITS, "leak_rate": 0.7})
+    assert same is esn
+    # Left-out scales take the constructor's defaults, as a new ESN would.
+    assert esn.redrawn == (
+        4,
+        {
+            "spectral_radius": 0.9,
+            "leak_rate": 0.7,
+            "input_scaling": 1.0,
+            "bias_scaling": 0.0,
+            "feedback_scaling": 1.0,
+        },
+    )
+
+
 def test_resume_keeps_finished_trials_without_refitting(tmp_path, monkeypatch):
     first = _run(tmp_path)
     draws = []

@@ -174,6 +174,7 @@ class ESNTuner(keras_tuner.Tuner):
         self.validation_metrics = check_metrics(metrics)
         self.generation = check_generation(generation)
         self.draw_seed = v.check_seed(draw_seed, "draw_seed")
+        self._esn = None  # the last draw's ESN, which `_draw` may reuse
         super().__init__(hypermodel=hypermodel, **kwargs)
 
     def run_trial(
@@ -204,16 +205,14 @@ class ESNTuner(keras_tuner.Tuner):
             base = random.SystemRandom().randrange(2**31)
         seeds = [base + d * depth for d in range(self.draws)]
         self.on_draws_chosen(trial, seeds)
-        # The last trial's ESN: `_draw` may redraw it in place.
-        esn = getattr(self, "_esn", None)
         results = []
         for seed in seeds:
-            esn = self._esn = _draw(
-                esn, seed, model_args, self.hypermodel.builder
+            self._esn = _draw(
+                self._esn, seed, model_args, self.hypermodel.builder
             )
             results.append(
                 score_draw(
-                    esn,
+                    self._esn,
                     (x, y),
                     (x_val, y_val),
                     fit_args,
@@ -247,16 +246,28 @@ def _draw(esn, seed, hyperparameters, builder=ESN):
 
 def _redraw(esn, seed, hyperparameters):
     """`esn` redrawn in place with `seed` and `hyperparameters` if it has
-    the same structure (every argument outside `REDRAWABLE` equal), else
-    None. Needs `ESN.redraw`; see `_draw`."""
+    the same structure (every constructor argument outside `REDRAWABLE`,
+    given or defaulted, equal), else None. An argument a trial leaves out
+    takes the constructor's default, as a new ESN would. Needs
+    `ESN.redraw`; see `_draw`."""
     if esn is None:
         return None
+    parameters = inspect.signature(type(esn).__init__).parameters
+    wanted = {
+        name: hyperparameters.get(name, parameter.default)
+        for name, parameter in parameters.items()
+        if name not in ("self", "seed", "kwargs")
+    }
     config = esn.get_config()
-    for key, value in hyperparameters.items():
-        if key not in REDRAWABLE and config.get(key) != value:
+    for name, value in wanted.items():
+        if name not in REDRAWABLE and _plain(config.get(name)) != _plain(value):
             return None
-    scales = {k: x for k, x in hyperparameters.items() if k in REDRAWABLE}
+    scales = {k: x for k, x in wanted.items() if k in REDRAWABLE}
     return esn.redraw(seed=seed, **scales)
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 def score_draw(esn, train, validation, fit_args, metrics, generation):
