@@ -7,6 +7,7 @@ see `check_compile_options`.
 """
 
 from recipes.compile_options import COMPILE_OPTIONS, check_compile_options
+from recipes.reservoir import esn_search_space
 from recipes.sequence import build_sequence_regressor, build_sequence_tagger
 from recipes.trees import build_tree_classifier, tree_classifier_search_space
 from recipes.vision import (
@@ -25,6 +26,7 @@ __all__ = [
     "build_tree_classifier",
     "check_compile_options",
     "cnn_classifier_search_space",
+    "esn_search_space",
     "mlp_classifier_search_space",
     "tree_classifier_search_space",
 ]

@@ -67,6 +67,7 @@ def _sweep(args):
     from recipes.config import run_config
     from toolkit.tuning.config import load_config
     from toolkit.tuning.distributed import launch_local
+    from toolkit.tuning.records import metric_direction
 
     config = load_config(args.config)
     if args.overwrite:
@@ -86,7 +87,7 @@ def _sweep(args):
     print(
         f"Sweep {config['project_name']!r}: recipe {config['recipe']}, "
         f"data {config['data']}, tuner {config['tuner']}, "
-        f"{config['max_trials']} trials x {config['epochs']} epochs"
+        f"{config['max_trials']} trials x {_budget(config)}"
         + (f" (distributed, this process: {role})" if role else ""),
         flush=True,
     )
@@ -96,8 +97,9 @@ def _sweep(args):
     if role and "chief" not in role:
         return 0
     if len(frame) and objective in frame.columns:
-        ascending = "loss" in objective or "error" in objective
-        columns = ["trial_id", "status", objective] + [
+        ascending = metric_direction(config["objective"]) == "min"
+        spread = [c for c in [f"{config['objective']}_std"] if c in frame]
+        columns = ["trial_id", "status", objective, *spread] + [
             c for c in frame.columns if c in _hyperparameters(frame)
         ]
         top = frame.sort_values(objective, ascending=ascending)[columns]
@@ -116,6 +118,16 @@ def _sweep(args):
             )
     print(f"{len(frame)} trials; table: {project / 'trials.csv'}")
     return 0
+
+
+def _budget(config):
+    """What one trial runs: epochs, or reservoir draws for ESN trials."""
+    from toolkit.tuning.config import SERIES_DATA
+
+    if config["data"] in SERIES_DATA:
+        draws = 3 if config["draws"] is None else config["draws"]
+        return f"{draws} reservoir draws (closed-form fits)"
+    return f"{config['epochs']} epochs"
 
 
 def _hyperparameters(frame):

@@ -1,17 +1,20 @@
 import json
 import pathlib
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from recipes import cli
+from recipes import cli, esn_search_space
 from recipes.config import resolve_recipe
+from toolkit.models import ESN
 from toolkit.tuning import config as sweep_config
 
 EXAMPLE = (
     pathlib.Path(__file__).parent.parent / "examples" / "sweep_digits.yaml"
 )
+ESN_EXAMPLE = EXAMPLE.parent / "sweep_mackey_glass.yaml"
 
 
 def _write(tmp_path, config, suffix=".yaml"):
@@ -55,6 +58,78 @@ def test_sweep_command_runs_resumes_and_plots(tmp_path, capsys):
     assert "trial 0 completed" not in capsys.readouterr().out
     again = pd.read_csv(project / "trials.csv")
     assert list(again["start"]) == list(frame["start"])
+
+
+def _esn_config(tmp_path, **changes):
+    config = {
+        "recipe": "esn",
+        "data": "mackey_glass",
+        "data_options": {"length": 300, "validation_fraction": 0.3},
+        "space": [{"reservoir": {"ridge": {"min_value": 1e-6}}}],
+        "fixed": {"units": 10, "washout": 20},
+        "max_trials": 2,
+        "draws": 2,
+        "metrics": ["rmse"],
+        "generation": {"steps": 10, "warmup": 20},
+        "directory": str(tmp_path / "sweeps"),
+        "project_name": "esn",
+        "seed": 0,
+    }
+    config.update(changes)
+    return config
+
+
+def test_esn_sweep_command_runs_resumes_and_plots(tmp_path, capsys):
+    path = _write(tmp_path, _esn_config(tmp_path))
+    assert cli.main(["sweep", path]) == 0
+    printed = capsys.readouterr().out
+    assert "2 trials x 2 reservoir draws" in printed
+    assert "trial 0 completed after 2 draws" in printed
+    project = tmp_path / "sweeps" / "esn"
+    frame = pd.read_csv(project / "trials.csv")
+    assert list(frame["status"]) == ["completed"] * 2
+    for column in [
+        "best_val_nrmse",
+        "val_nrmse_std",
+        "val_nrmse_draw_2",
+        "best_val_rmse",
+        "best_val_generation_nrmse",
+    ]:
+        assert column in frame.columns, column
+    assert (project / "metric_vs_hp.png").exists()
+    assert (project / "parallel_coordinates.png").exists()
+    assert cli.main(["sweep", path]) == 0
+    assert "trial 0 completed" not in capsys.readouterr().out
+    again = pd.read_csv(project / "trials.csv")
+    assert list(again["start"]) == list(frame["start"])
+
+
+def test_mackey_glass_data_is_split_in_time():
+    from toolkit.data import mackey_glass
+
+    (x, y), (x_val, y_val) = sweep_config.load_data(
+        "mackey_glass",
+        {"length": 100, "validation_fraction": 0.2, "horizon": 2, "seed": 3},
+    )
+    series = mackey_glass(102, seed=3).astype("float32")
+    assert x.shape == (80, 1) and x_val.shape == (20, 1)
+    np.testing.assert_array_equal(x, series[:80])
+    np.testing.assert_array_equal(y, series[2:82])
+    np.testing.assert_array_equal(x_val, series[80:100])
+    np.testing.assert_array_equal(y_val, series[82:102])
+
+
+def test_esn_config_defaults_and_the_example():
+    config = sweep_config.check_config(
+        {"recipe": "esn", "data": "mackey_glass"}
+    )
+    assert config["objective"] == "val_nrmse"
+    assert config["project_name"] == "esn_mackey_glass"
+    example = sweep_config.load_config(ESN_EXAMPLE)
+    builder, space = resolve_recipe(example["recipe"])
+    assert builder is ESN and space is esn_search_space
+    assert sweep_config.resolve_space(example["space"], space) == [space]
+    assert example["draws"] == 3 and example["tuner"] == "random"
 
 
 def test_json_config_and_defaults(tmp_path):
@@ -138,6 +213,56 @@ CONFIG_ERRORS = [
         ValueError,
         "`space` must be one of",
         lambda tmp: sweep_config.resolve_space(["momentum"], None),
+    ),
+    (
+        ValueError,
+        "the recipe learns from series, one of \\['mackey_glass'\\]",
+        lambda tmp: sweep_config.sweep_from_config(
+            sweep_config.check_config(_esn_config(tmp, data="digits")), ESN
+        ),
+    ),
+    (
+        ValueError,
+        "the recipe learns from images",
+        lambda tmp: sweep_config.sweep_from_config(
+            sweep_config.check_config(_config(tmp, data="mackey_glass")),
+            resolve_recipe("mlp_classifier")[0],
+        ),
+    ),
+    (
+        ValueError,
+        "`validation_fraction` must be a number in \\(0, 1\\)",
+        lambda tmp: sweep_config.load_data(
+            "mackey_glass", {"validation_fraction": 1.0}
+        ),
+    ),
+    (
+        ValueError,
+        "leave no training or no validation steps",
+        lambda tmp: sweep_config.load_data(
+            "mackey_glass", {"length": 3, "validation_fraction": 0.01}
+        ),
+    ),
+    (
+        ValueError,
+        "`horizon` must be a positive integer",
+        lambda tmp: sweep_config.load_data("mackey_glass", {"horizon": 0}),
+    ),
+    (
+        ValueError,
+        "Hyperband gives its trials more",
+        lambda tmp: sweep_config.sweep_from_config(
+            sweep_config.check_config(_esn_config(tmp, tuner="hyperband")),
+            ESN,
+        ),
+    ),
+    (
+        ValueError,
+        "`draws` applies to ESN trials only",
+        lambda tmp: sweep_config.sweep_from_config(
+            sweep_config.check_config(_config(tmp, draws=3)),
+            resolve_recipe("mlp_classifier")[0],
+        ),
     ),
     (
         TypeError,

@@ -23,13 +23,20 @@ project_name: digits_mlp
 
 `space` may instead list spaces of `toolkit.tuning.search_spaces` with
 their arguments, e.g. `[{learning_rate: {max_value: 0.1}}, {dropout: {}}]`.
+
+`recipe: esn` with `data: mackey_glass` runs ESN trials (see
+`examples/sweep_mackey_glass.yaml`): the reservoir spaces are listed the
+same way (`[{reservoir: {units: {values: [50, 100]}}}]`), `fixed` may
+hold `ESN` and `ESN.fit` arguments (`units`, `washout`), and `draws`,
+`metrics` and `generation` are `sweep`'s; `objective` defaults to
+`val_nrmse` there (`val_loss` otherwise).
 """
 
 import json
 import pathlib
 
 from toolkit import validation as v
-from toolkit.tuning import search_spaces
+from toolkit.tuning import reservoir_spaces, search_spaces
 
 #: Keys a configuration may have, with their defaults (None: required).
 KEYS = {
@@ -42,7 +49,7 @@ KEYS = {
     "max_trials": 10,
     "epochs": 10,
     "batch_size": 32,
-    "objective": "val_loss",
+    "objective": None,
     "early_stopping": None,
     "median_stopping": None,
     "directory": "sweeps",
@@ -51,6 +58,9 @@ KEYS = {
     "overwrite": False,
     "plots": True,
     "max_consecutive_failed_trials": 5,
+    "draws": None,
+    "metrics": None,
+    "generation": None,
 }
 
 #: Spaces a configuration can list, by name.
@@ -60,9 +70,20 @@ SPACES = {
     "regularization": search_spaces.regularization_space,
     "initializer": search_spaces.initializer_space,
     "bias_initializer": search_spaces.bias_initializer_space,
+    "reservoir": reservoir_spaces.reservoir_space,
+    "spectral_radius": reservoir_spaces.spectral_radius_space,
+    "leak_rate": reservoir_spaces.leak_rate_space,
+    "input_scaling": reservoir_spaces.input_scaling_space,
+    "ridge": reservoir_spaces.ridge_space,
+    "units": reservoir_spaces.units_space,
+    "connectivity": reservoir_spaces.connectivity_space,
+    "bias_scaling": reservoir_spaces.bias_scaling_space,
 }
 
-DATA = ("digits", "digits_images")
+#: Data sets of images (a Keras model's trials) and of series (an ESN's).
+IMAGE_DATA = ("digits", "digits_images")
+SERIES_DATA = ("mackey_glass",)
+DATA = IMAGE_DATA + SERIES_DATA
 
 
 def load_config(path):
@@ -107,6 +128,9 @@ def check_config(config, source="config"):
         raise ValueError(f"{source}: missing required keys {missing}")
     filled = {**KEYS, **config}
     v.check_choice("data", filled["data"], set(DATA))
+    if filled["objective"] is None:
+        series = filled["data"] in SERIES_DATA
+        filled["objective"] = "val_nrmse" if series else "val_loss"
     if filled["project_name"] is None:
         filled["project_name"] = f"{filled['recipe']}_{filled['data']}"
     return filled
@@ -144,9 +168,21 @@ def resolve_space(space, default_space):
 
 
 def load_data(name, options):
-    """The `(train, validation)` pairs of a configuration's data set."""
+    """The `(train, validation)` pairs of a configuration's data set.
+
+    `digits`, `digits_images`: `toolkit.data.digits_split`'s options, and
+    `samples` (keep the first ones of each part). `mackey_glass`: the
+    series `toolkit.data.mackey_glass(length + horizon, ...)` as inputs
+    `x_t` and targets `x_{t+horizon}`, split in time: the last
+    `validation_fraction` is the validation part, which continues the
+    training part; options `length` (default 2000), `horizon` (1),
+    `validation_fraction` (0.25) and `mackey_glass`'s own (`tau`, `seed`,
+    `discard`, ...).
+    """
     from toolkit.data import digits_split
 
+    if name in SERIES_DATA:
+        return _series_split(dict(options or {}))
     options = dict(options or {})
     samples = options.pop("samples", None)
     shape = "image" if name == "digits_images" else "flat"
@@ -170,8 +206,17 @@ def sweep_from_config(config, builder, default_space=None, verbose=1):
             or None if there is none.
         verbose: 0 or 1, passed to `sweep`. Default: 1.
     """
+    from toolkit.tuning.esn_trials import is_esn
     from toolkit.tuning.sweep import sweep
 
+    series = config["data"] in SERIES_DATA
+    if callable(builder) and is_esn(builder) != series:
+        kind = "series" if is_esn(builder) else "images"
+        allowed = SERIES_DATA if is_esn(builder) else IMAGE_DATA
+        raise ValueError(
+            f"Argument `data`: the recipe learns from {kind}, one of "
+            f"{list(allowed)}. Received: data={config['data']!r}"
+        )
     spaces = resolve_space(config["space"], default_space)
     train, validation = load_data(config["data"], config["data_options"])
     fixed = dict(config["fixed"] or {})
@@ -194,8 +239,37 @@ def sweep_from_config(config, builder, default_space=None, verbose=1):
         overwrite=config["overwrite"],
         verbose=verbose,
         max_consecutive_failed_trials=config["max_consecutive_failed_trials"],
+        draws=config["draws"],
+        metrics=config["metrics"],
+        generation=config["generation"],
     )
     return frame
+
+
+def _series_split(options):
+    """Mackey-Glass inputs and targets, split in time."""
+    from toolkit.data import mackey_glass
+
+    length = v.check_positive_int("length", options.pop("length", 2000))
+    horizon = v.check_positive_int("horizon", options.pop("horizon", 1))
+    fraction = v.check_in_range(
+        "validation_fraction",
+        options.pop("validation_fraction", 0.25),
+        0.0,
+        1.0,
+        low_closed=False,
+        high_closed=False,
+    )
+    series = mackey_glass(length + horizon, **options).astype("float32")
+    x, y = series[:-horizon], series[horizon:]
+    cut = int(round(length * (1.0 - fraction)))
+    if not 0 < cut < length:
+        raise ValueError(
+            "Arguments `length` and `validation_fraction` leave no "
+            f"training or no validation steps. Received: length={length}, "
+            f"validation_fraction={fraction}"
+        )
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
 
 
 def _bind(function, arguments):

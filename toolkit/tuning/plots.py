@@ -4,6 +4,7 @@ and parallel coordinates."""
 import numpy as np
 
 from toolkit import validation as v
+from toolkit.tuning.records import is_draw_column
 
 
 def hyperparameter_columns(frame):
@@ -25,6 +26,7 @@ def hyperparameter_columns(frame):
         and not column.startswith("best_")
         and "_epoch_" not in column
         and not column.startswith("tuner/")
+        and not is_draw_column(frame, column)
     ]
 
 

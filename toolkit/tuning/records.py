@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pathlib
+import re
 
 import numpy as np
 
@@ -53,6 +54,14 @@ def write_record(path, record):
     os.replace(temporary, path)
 
 
+def update_record(path, **fields):
+    """Set `fields` in the record stored at `path`."""
+    record = read_record(path)
+    record.update(fields)
+    write_record(path, record)
+    return record
+
+
 def load_records(project_dir):
     """Every trial record under `project_dir`, sorted by trial id."""
     folder = pathlib.Path(project_dir) / RECORDS
@@ -77,6 +86,29 @@ def best_value(metric, values):
     return (min if metric_direction(metric) == "min" else max)(finite)
 
 
+def metric_dicts(result):
+    """`{metric: [value per execution]}` of a `run_trial` result made of
+    metric dicts (a dict or a list of them), else None."""
+    if isinstance(result, dict):
+        result = [result]
+    if not (
+        isinstance(result, list)
+        and result
+        and all(isinstance(item, dict) for item in result)
+    ):
+        return None
+    names = list(dict.fromkeys(name for item in result for name in item))
+    return {name: [as_number(item[name]) for item in result] for name in names}
+
+
+def mean_and_std(values):
+    """The mean and the (population) std of `values`, None for either if
+    a value is missing (not finite) or there are none."""
+    if not values or any(x is None for x in values):
+        return None, None
+    return float(np.mean(values)), float(np.std(values))
+
+
 def trials_frame(project_dir):
     """The DataFrame of a sweep's records (what `sweep` returns).
 
@@ -86,6 +118,11 @@ def trials_frame(project_dir):
     one column per hyperparameter, `<metric>_epoch_<k>` for every metric
     and epoch (1-based), `best_<metric>` (minimum of losses and errors,
     maximum of other metrics), and `error` for failed trials.
+
+    A trial whose `run_trial` returned its metrics, one dict per reservoir
+    draw (ESN trials) or per execution, has for each metric `best_<metric>`
+    the mean over draws (the value keras-tuner's oracle optimised),
+    `<metric>_std` their std and `<metric>_draw_<k>` (1-based) each draw.
 
     Args:
         project_dir: str, `<directory>/<project_name>` of the sweep.
@@ -113,6 +150,12 @@ def trials_frame(project_dir):
             best = best_value(name, values)
             if best is not None:
                 row[f"best_{name}"] = best
+        for name, values in (record.get("draws") or {}).items():
+            mean, std = mean_and_std(values)
+            row[f"best_{name}"] = mean
+            row[f"{name}_std"] = std
+            for draw, value in enumerate(values, start=1):
+                row[f"{name}_draw_{draw}"] = value
         row["error"] = record.get("error")
         rows.append(row)
     frame = pd.DataFrame(rows)
@@ -125,13 +168,21 @@ def trials_frame(project_dir):
                 int(c.rsplit("_epoch_", 1)[1]),
             ),
         )
+        draws = [c for c in frame.columns if is_draw_column(frame, c)]
         rest = [
             c
             for c in frame.columns
-            if c not in FIRST_COLUMNS + best + epochs + ["error"]
+            if c not in FIRST_COLUMNS + best + draws + epochs + ["error"]
         ]
-        frame = frame[FIRST_COLUMNS + rest + best + epochs + ["error"]]
+        frame = frame[FIRST_COLUMNS + rest + best + draws + epochs + ["error"]]
     return frame
+
+
+def is_draw_column(frame, column):
+    """Whether `column` of a `trials_frame` is `<metric>_std` or
+    `<metric>_draw_<k>` of a metric with a `best_<metric>` column."""
+    match = re.fullmatch(r"(.+)_(std|draw_\d+)", str(column))
+    return bool(match) and f"best_{match.group(1)}" in frame.columns
 
 
 def write_csv(project_dir):

@@ -34,7 +34,10 @@ class SweepTuner(keras_tuner.Tuner):
     trial's record (status `"running"`), `run_trial` adds `MedianStopping`,
     seeds the training and marks the record `"completed"`,
     `"stopped_early"` or `"failed"` (then rewrites `trials.csv`), and
-    `on_epoch_end` appends each epoch's metrics to the record.
+    `on_epoch_end` appends each epoch's metrics to the record. A
+    `run_trial` of one's own further down the classes (`ESNTuner`'s) that
+    returns its metrics, a dict or one per execution or reservoir draw,
+    has them all in the record (`draws`).
 
     On its own it takes any oracle, e.g.
     `SweepTuner(hypermodel, oracle=keras_tuner.oracles.RandomSearchOracle(
@@ -118,6 +121,10 @@ class SweepTuner(keras_tuner.Tuner):
         except Exception as error:
             self._finish(path, "failed", error)
             raise
+        if records.metric_dicts(result):
+            # A `run_trial` of one's own returned its metrics (one dict,
+            # or one per execution or reservoir draw): keep them all.
+            records.update_record(path, draws=records.metric_dicts(result))
         stopped = records.read_record(path).get("stopped_at_epoch")
         self._finish(path, "stopped_early" if stopped else "completed")
         return result
@@ -194,7 +201,7 @@ def sweep(
     max_trials=10,
     directory="sweeps",
     project_name="sweep",
-    objective="val_loss",
+    objective=None,
     epochs=10,
     batch_size=32,
     validation_data=None,
@@ -208,13 +215,27 @@ def sweep(
     overwrite=False,
     verbose=1,
     tuner_options=None,
+    draws=None,
+    metrics=None,
+    generation=None,
 ):
     """Search hyperparameters with keras-tuner; return every trial as a
     pandas DataFrame (also written to `trials.csv`).
 
+    With `builder` the `toolkit.models.ESN` class (or an
+    `ESNHyperModel`), the trials are ESN trials (`ESNTuner`): each fits
+    the readout in closed form on `data` and scores on the validation
+    part, over `draws` reservoir draws; the objective is the mean over
+    draws (default `"val_nrmse"`), and the DataFrame has the mean
+    (`best_<metric>`), the std (`<metric>_std`) and every draw
+    (`<metric>_draw_<k>`). `epochs` and `batch_size` have no meaning
+    there and are ignored; `tuner="hyperband"`, `early_stopping`,
+    `median_stopping` and `callbacks`, which need epochs, are refused.
+
     Args:
         builder: a recipe builder (`hp`-free function returning a compiled
-            model) or a `keras_tuner.HyperModel`.
+            model), a `keras_tuner.HyperModel`, or `toolkit.models.ESN`
+            (or an `ESNHyperModel`) for ESN trials.
         data: `(x, y)` NumPy arrays or a `tf.data.Dataset` of batches.
         space: a search-space function `hp -> dict` or a list of them (see
             `toolkit.tuning.search_spaces`), ignored for a HyperModel.
@@ -226,8 +247,11 @@ def sweep(
         directory: str, where keras-tuner and the records live.
             Default: `"sweeps"`.
         project_name: str, sub-folder of `directory`. Default: `"sweep"`.
-        objective: str, the metric to optimize, e.g. `"val_loss"`;
-            direction inferred by keras-tuner (`"max"` for accuracy-like).
+        objective: str or None, the metric to optimize, e.g.
+            `"val_loss"`; direction inferred from the name (`"min"` for
+            losses and errors, `"max"` for accuracy-like). Default: None,
+            `"val_loss"` (`"val_nrmse"` for ESN trials; there any
+            `"val_<name>"` of `metrics`, or `"val_generation_nrmse"`).
         epochs: int, epochs per trial (Hyperband's `max_epochs`).
         batch_size: int, for NumPy data. Default: 32.
         validation_data: `(x_val, y_val)` or a dataset, or None.
@@ -249,6 +273,17 @@ def sweep(
         overwrite: bool, start afresh instead of resuming. Default: False.
         verbose: 0 (quiet) or 1 (one line per trial). Default: 1.
         tuner_options: dict of more keras-tuner tuner arguments.
+        draws: int or None, ESN trials only: reservoir draws per trial
+            (ESN seeds `seed + d * L` for draw `d` of `L` reservoirs, the
+            same in every trial; without `seed`, a random first seed per
+            trial, kept in its record). Default: None (3).
+        metrics: ESN trials only: validation metrics besides NRMSE, names
+            of `toolkit.tuning.esn_trials.METRICS` (`"rmse"`, `"mse"`,
+            `"mae"`) or a dict `{name: f(y_true, y_pred)}`, each reported
+            as `val_<name>`. Default: None.
+        generation: ESN trials only: None or `{"steps": N, "warmup": W}`
+            to also report `val_generation_nrmse`, the NRMSE of `N`
+            free-run steps after `W` validation inputs. Default: None.
 
     Returns:
         A pandas DataFrame with one row per trial (see `trials_frame`).
@@ -268,19 +303,44 @@ def sweep(
     print(frame.sort_values("best_val_loss").head())
     ```
     """
+    from toolkit.tuning import esn_sweep
+    from toolkit.tuning.esn_trials import ESNHyperModel, is_esn
+
+    esn = is_esn(builder)
     tuner_class = TUNERS[v.check_choice("tuner", tuner, set(TUNERS))]
+    if esn:
+        esn_sweep.check_esn_options(
+            tuner, early_stopping, median_stopping, callbacks
+        )
+        tuner_class = esn_sweep.ESN_TUNERS[tuner]
+    else:
+        esn_sweep.check_keras_options(draws, metrics, generation)
     if tuner == "bayesian":
         _require_scikit_learn()
     max_trials = v.check_positive_int("max_trials", max_trials)
     epochs = v.check_positive_int("epochs", epochs)
     if isinstance(builder, keras_tuner.HyperModel):
         hypermodel = builder
+    elif esn:
+        hypermodel = ESNHyperModel(space, fixed=fixed, builder=builder)
     else:
         hypermodel = RecipeHyperModel(builder, space, fixed=fixed)
     fit_kwargs = _search_arguments(
         data, batch_size, validation_data, validation_split, epochs
     )
     seed = v.check_seed(seed)
+    if objective is None:
+        objective = "val_nrmse" if esn else "val_loss"
+    esn_options = {}
+    if esn:
+        for key in ("epochs", "batch_size"):
+            fit_kwargs.pop(key, None)
+        esn_options = dict(
+            draws=3 if draws is None else draws,
+            metrics=metrics,
+            generation=generation,
+            draw_seed=seed,
+        )
     keras_objective = keras_tuner.Objective(
         objective, records.metric_direction(objective)
     )
@@ -303,6 +363,7 @@ def sweep(
         median_stopping=median_stopping,
         training_seed=seed,
         verbose=verbose,
+        **esn_options,
         **options,
     )
     oracle = search.oracle
@@ -394,10 +455,18 @@ def _active_values(hyperparameters):
 
 
 def _announce(record, objective):
-    best = records.best_value(
-        objective, record.get("history", {}).get(objective, [])
-    )
-    found = "" if best is None else f" best {objective}={best:.4g}"
+    draws = (record.get("draws") or {}).get(objective)
+    if draws is not None:
+        mean, std = records.mean_and_std(draws)
+        found = "" if mean is None else f" {objective}={mean:.4g}"
+        found += "" if std is None else f" +- {std:.2g}"
+        done = f"{len(draws)} draws"
+    else:
+        best = records.best_value(
+            objective, record.get("history", {}).get(objective, [])
+        )
+        found = "" if best is None else f" best {objective}={best:.4g}"
+        done = f"{record.get('epochs', 0)} epochs"
     values = ", ".join(
         f"{k}={_short(value)}"
         for k, value in record["hyperparameters"].items()
@@ -407,8 +476,7 @@ def _announce(record, objective):
         f" ({record['error'].splitlines()[-1]})" if record.get("error") else ""
     )
     print(
-        f"trial {record['trial_id']} {record['status']} after "
-        f"{record.get('epochs', 0)} epochs in "
+        f"trial {record['trial_id']} {record['status']} after {done} in "
         f"{record.get('duration_s', 0):.1f}s:{found}{error}  [{values}]",
         flush=True,
     )
