@@ -20,7 +20,7 @@ import keras_tuner
 import numpy as np
 
 from toolkit import validation as v
-from toolkit.models import ESN
+from toolkit.models import ESN, generation_nrmse
 from toolkit.tuning.hypermodel import RecipeHyperModel
 
 #: Validation metrics an ESN trial computes by name, `f(y_true, y_pred)`
@@ -230,18 +230,15 @@ def _draw(esn, seed, hyperparameters, builder=ESN):
     """The trial's ESN for one reservoir draw: `hyperparameters` (the ESN
     constructor's arguments) with reservoir weights drawn from `seed`.
 
-    `esn` is the ESN of the previous draw (of this trial or the last
-    one), or None. Today a new `ESN` per draw (its compiled loop is shared
-    by every ESN of the same structure, so a draw costs the model's
-    creation, the weights' draw and the fit). Once `ESN.redraw(seed=None,
-    **hyperparameters)` exists (weights drawn in place into the same
-    variables, no new model or compiled loop, the same weights as
-    `ESN(..., seed=seed)`), the switch is this one line, to
-    `return _redraw(esn, seed, hyperparameters) or builder(seed=seed,
-    **hyperparameters)`: `_redraw` keeps `esn` whenever the structure
-    (units, connectivity, ...) is the same.
+    `esn` is the ESN of the previous draw (of this trial or the last one),
+    or None. When the structure (units, connectivity, ...) is the same,
+    `esn` is redrawn in place (`ESN.redraw`: the same variables and
+    compiled loop, the same weights as `ESN(..., seed=seed)`), so a draw
+    costs the weights' draw and the fit; otherwise a new `ESN` is built.
     """
-    return builder(seed=seed, **hyperparameters)
+    return _redraw(esn, seed, hyperparameters) or builder(
+        seed=seed, **hyperparameters
+    )
 
 
 def _redraw(esn, seed, hyperparameters):
@@ -323,20 +320,6 @@ def _generation_score(esn, x_val, y_val, generation):
         )
     truth = y_val[..., warmup - 1 : warmup - 1 + steps, :]
     return generation_nrmse(esn, x_val[..., :warmup, :], truth, steps)
-
-
-def generation_nrmse(esn, warmup, truth, steps=None):
-    """The NRMSE of `esn.generate(steps, warmup=warmup)` against `truth`
-    over its first `steps` free-run steps (normalised by the std of those
-    steps of `truth`).
-
-    Written with today's `ESN` API, with the signature of
-    `toolkit.models.generation_nrmse` (which the reservoir work adds), so
-    that switching is an import."""
-    truth = np.asarray(truth)
-    steps = truth.shape[-2] if steps is None else steps
-    truth = truth[..., :steps, :]
-    return nrmse(truth, esn.generate(steps, warmup=warmup))
 
 
 def continues(x, x_val):
