@@ -19,17 +19,20 @@ Variants (--variants):
                of the training part (one fit per ridge by hand, then a
                refit on the whole training part), and the 500-step
                warm-up from the zero state.
-- `after`:     all of them through the API of issue 17: `state_noise=`
-               (--state-noise) in the teacher-forced fit, `ridge=RIDGES`
-               with `validation_split=0.2`, `input_to_readout=True`, and
-               `toolkit.models.generation_nrmse` with the 500-step warm-up.
-               Until the esncore helper's branch (h-esncore) is merged it
-               stops with a clear error: this checkout's `ESN.fit` has no
-               `state_noise`.
+- `after`:     all of them through the API of issue 17, every choice
+               on the validation tail of the training part (never the
+               test part): for each state noise of --state-noise (0,
+               1e-6, 1e-5, 1e-4), `fit(state_noise=..., ridge=RIDGES,
+               validation_split=0.2)` (the ridge by one-step NRMSE on the
+               last 20%), then `toolkit.models.generation_nrmse` on that
+               20% (300 steps read, 84 generated); the noise with the
+               lowest one is kept, the readout refitted on the whole
+               training part with it and its ridge
+               (`input_to_readout=True`, the 500-step warm-up).
 ReservoirPy 0.4.2 runs `before` and `after_now` at the same settings
 (`reservoirpy.ESN(input_to_readout=True)`, the same ridge selection by
-hand); for `after` it runs the same as `after_now`: its `Reservoir` has
-no noise option.
+hand); its `after` is its `after_now` (the same seeds' results, not
+rerun): its `Reservoir` has no noise option.
 
 Run: python bench/esn_generation.py                        # 20 seeds
      python bench/esn_generation.py --seeds 5 --units 500  # small
@@ -54,11 +57,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _threads import pin_blas, pin_threads  # noqa: E402
 
-HP = dict(sr=1.25, leak=0.3, input_scaling=1.0, ridge=1e-6, washout=100)
+HP = dict(
+    sr=1.25, leak=0.3, input_scaling=1.0, bias=0.0, ridge=1e-6, washout=100
+)
 TRAIN_STEPS = {500: 2000, 2000: 10_000}
 WARMUP, STEPS = 500, 84
 RIDGES = [1e-10, 1e-8, 1e-6, 1e-4, 1e-2]
 SPLIT = 0.2
+VAL_WARMUP = 300  # of the validation tail (400 steps at 500 units)
 VARIANTS = ("before", "after_now", "after")
 LIBRARIES = ("ours", "rpy")
 FIGURE = "esn_generation_stability"
@@ -78,7 +84,13 @@ def parse_args():
     parser.add_argument(
         "--libraries", nargs="+", default=list(LIBRARIES), choices=LIBRARIES
     )
-    parser.add_argument("--state-noise", type=float, default=1e-4)
+    parser.add_argument(
+        "--state-noise",
+        nargs="+",
+        type=float,
+        default=[0.0, 1e-6, 1e-5, 1e-4],
+        help="the state noises `after` chooses from, on validation",
+    )
     parser.add_argument(
         "--from-search",
         metavar="JSON",
@@ -160,6 +172,7 @@ def ours_model(hp, units, seed, input_to_readout=False):
         spectral_radius=hp["sr"],
         leak_rate=hp["leak"],
         input_scaling=hp["input_scaling"],
+        bias_scaling=hp.get("bias", 0.0),
         input_to_readout=input_to_readout,
         seed=seed,
     )
@@ -214,31 +227,58 @@ def run_ours(variant, hp, units, seed, data, generated):
 
 
 def run_ours_after(hp, units, seed, data, generated):
-    """All the stability tools through issue 17's API (esncore's branch).
+    """All the stability tools through issue 17's API, every choice made
+    on the validation tail of the training part, never on the test part.
 
-    MERGE: nothing to switch here once h-esncore is merged; check that the
-    argument names below are the ones that landed (`state_noise`,
-    `noise_seed`, a list `ridge` with `validation_split`, `esn.ridge_`,
-    `esn.ridge_scores_`, `generation_nrmse(esn, warmup, truth, steps)`).
+    For each state noise of --state-noise: `fit` on the training part
+    with `state_noise=`, `ridge=RIDGES` and `validation_split=SPLIT` (the
+    readout fitted on the first 80%, the ridge with the lowest one-step
+    NRMSE on the last 20% kept), then `generation_nrmse` on that 20%:
+    VAL_WARMUP of its inputs read from zero states, STEPS generated. The
+    noise (and its ridge) with the lowest validation generation NRMSE is
+    kept, the readout refitted on the whole training part with them, and
+    the test part generated after the 500-step warm-up.
     """
     from toolkit.models import generation_nrmse
 
     x_train, y_train, x_test, y_test = data
     warmup = x_test[:WARMUP]
     truth = y_test[WARMUP - 1 : WARMUP - 1 + generated]
+    cut = int(round(len(x_train) * (1 - SPLIT)))
+    x_val, y_val = x_train[cut:], y_train[cut:]
+    val_truth = y_val[VAL_WARMUP - 1 : VAL_WARMUP - 1 + STEPS]
     model = ours_model(hp, units, seed, input_to_readout=True)
+    choices = {}
+    for noise in ARGS.state_noise:
+        model.fit(
+            x_train,
+            y_train,
+            washout=hp["washout"],
+            ridge=RIDGES,
+            validation_split=SPLIT,
+            state_noise=noise,
+            noise_seed=seed,
+        )
+        value = float(
+            generation_nrmse(model, x_val[:VAL_WARMUP], val_truth, STEPS)
+        )
+        choices[noise] = (value if np.isfinite(value) else np.inf, model.ridge_)
+    noise = min(choices, key=lambda n: choices[n][0])
+    ridge = float(choices[noise][1])
     model.fit(
         x_train,
         y_train,
         washout=hp["washout"],
-        ridge=RIDGES,
-        validation_split=SPLIT,
-        state_noise=ARGS.state_noise,
+        ridge=ridge,
+        state_noise=noise,
         noise_seed=seed,
     )
     result = {
-        "ridge": float(model.ridge_),
-        "state_noise": ARGS.state_noise,
+        "ridge": ridge,
+        "state_noise": noise,
+        "validation_generation_nrmse": {
+            str(n): c[0] for n, c in choices.items()
+        },
         "closed_loop_nrmse_api": float(
             generation_nrmse(model, warmup, truth[:STEPS], steps=STEPS)
         ),
@@ -251,13 +291,16 @@ def run_ours_after(hp, units, seed, data, generated):
 
 def rpy_model(hp, units, seed, ridge, input_to_readout=False):
     from reservoirpy import ESN
+    from reservoirpy.mat_gen import uniform
     from reservoirpy.nodes import Reservoir, Ridge
 
+    bias = hp.get("bias", 0.0)  # uniform in [-bias, bias], as ours
     reservoir = Reservoir(
         units,
         sr=hp["sr"],
         lr=hp["leak"],
         input_scaling=hp["input_scaling"],
+        bias=uniform(low=-bias, high=bias) if bias else 0.0,
         seed=seed,
     )
     readout = Ridge(ridge=ridge)
@@ -321,6 +364,16 @@ def run_size(store, units, hp):
                     continue
                 start = time.perf_counter()
                 generated = ARGS.plot_steps if seed == 0 else STEPS
+                same = case.get("after_now", {}).get("rpy", {}).get("seeds")
+                if (
+                    variant == "after"
+                    and library == "rpy"
+                    and str(seed) in (same or {})
+                ):
+                    # ReservoirPy has no noise: its after is its after_now.
+                    rows["seeds"][str(seed)] = dict(same[str(seed)])
+                    rows["same_as"] = "after_now"
+                    continue
                 result = runs[library](
                     variant, hp, units, seed, data, generated
                 )
@@ -334,7 +387,9 @@ def run_size(store, units, hp):
                 print(
                     f"  {units} units, {variant}, {library}, seed {seed}: "
                     f"NRMSE {result['closed_loop_nrmse']:.3g} (ridge "
-                    f"{result['ridge']:.0e}, {result['seconds']:.1f} s)",
+                    f"{result['ridge']:.0e}, noise "
+                    f"{result.get('state_noise', 0):.0e}, "
+                    f"{result['seconds']:.1f} s)",
                     flush=True,
                 )
                 save(store)
@@ -454,6 +509,7 @@ def hyperparameters():
         found = json.loads(pathlib.Path(ARGS.from_search).read_text())
         best = found["summary"]["ours"]["best_params"][0]
         hp.update(sr=best["sr"], leak=best["lr"], input_scaling=best["iss"])
+        hp["bias"] = best.get("bias", 0.0)
         hp["ridge"] = best["ridge"]
     return hp
 

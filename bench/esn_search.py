@@ -5,8 +5,9 @@ The task is one-step-ahead Mackey-Glass (tau 17, seed 0, scaled to
 [-1, 1], as in `bench/esn.py`): 2000 training steps (washout 100), then
 the next 1000 steps as the validation part, run on from the state at the
 end of training. A trial is one point of the search space scored on
-`--draws` reservoir draws (seeds 1234, 1235, ...: the same draws for
-every trial, as ReservoirPy's tutorial does); its loss is the mean
+`--draws` reservoir draws (the same seeds for every trial, as
+ReservoirPy's tutorial does: 1234, 1235, ... for ReservoirPy, the search
+seed + 0, 1, ... for the sweep); its loss is the mean
 validation NRMSE over the draws (NRMSE = RMSE / std of the target, the
 same function for both libraries; a non-finite NRMSE scores 1e6).
 
@@ -22,12 +23,33 @@ log-uniform in [1e-8, 10].
   builds `Reservoir >> Ridge` per instance, handed to
   `reservoirpy.hyper.research` (hyperopt's `fmin`, one JSON report per
   trial written to a temporary folder, as the tutorial's are).
-- Ours: `search_ours` below. Until the ESN search of issue 17 is merged
-  it uses today's API: a loop over trials, one new `ESN` per draw, random
-  points drawn with NumPy from the same distributions. At merge, the lead
-  switches `search_ours` to `toolkit.tuning.sweep` with the reservoir
-  search spaces and ESN trials (redraw in place, several draws per trial):
-  see the MERGE note in it.
+- Ours: `search_ours`, one `toolkit.tuning.sweep(ESN, ...)` call with
+  ESN trials: the same space as `toolkit.tuning.reservoir_spaces`
+  (`spectral_radius_space`, `leak_rate_space`, `input_scaling_space`,
+  `ridge_space`, all on log scales), `fixed={"units": 500, "washout":
+  100}`, `draws=3`, keras-tuner's random tuner seeded with the search
+  seed (42, 43, ...; the draws' ESN seeds are the search seed + d),
+  the records in a temporary directory; every draw redraws the
+  reservoir of one ESN in place (`ESN.redraw`). `--same-points` is not
+  the sweep: a direct loop (`search_points`) over the points hyperopt
+  drew for ReservoirPy, one ESN redrawn in place, ESN seeds 1234 + d.
+
+`--objective val_generation_nrmse` searches for generation instead: each
+draw reads the first 400 validation inputs from zero states, then runs
+84 steps in closed loop, scored by their NRMSE against the truth (the
+sweep's `generation={"steps": 84, "warmup": 400}`: a window that ends
+before `bench/esn_generation.py`'s test window; ReservoirPy's
+objective does the same by hand, `reset()`, `run` on the warm-up, then
+one `run` per fed-back step).
+
+Ours only (`--space`, `--tuner`): `--space wide` adds the bias scaling
+(linear in [0, 1]) to SPACE and feeds the input to the readout;
+`--space toolkit` is `toolkit.tuning.reservoir_space`'s own default
+ranges (spectral radius [0.1, 1.5], leak rate [0.05, 1] log, input
+scaling [0.1, 2], ridge [1e-9, 0.1] log) with the bias scaling, the
+input fed to the readout; `--tuner bayesian` is keras-tuner's Gaussian
+process. These are not ReservoirPy's tutorial search: ReservoirPy is
+not run.
 
 Printed: wall time of each whole search and their ratio (target: at most
 0.33x), the best validation NRMSE of each and the spread over the best
@@ -37,6 +59,9 @@ Run: python bench/esn_search.py                    # 100 trials x 3 draws
      python bench/esn_search.py --trials 20        # a small budget
      python bench/esn_search.py --same-points      # ours on hyperopt's
                                                    # points, no luck
+     python bench/esn_search.py --objective val_generation_nrmse
+     python bench/esn_search.py --trials 300 --space toolkit \
+         --objective val_generation_nrmse          # ours only
      python bench/esn_search.py --plot-only        # redraw from the JSON
 The results go to bench/results/esn_search.json (--output), the figure
 to docs/benchmarks/img/ under the same stem (esn_search.png). One thread
@@ -62,6 +87,13 @@ WASHOUT = 100
 N_TRAIN, N_VAL = 2000, 1000
 DRAW_SEED = 1234
 FAILED = 1e6
+OBJECTIVES = ("val_nrmse", "val_generation_nrmse")
+#: `--objective val_generation_nrmse`: read the first 400 validation
+#: inputs from zero states, then 84 steps in closed loop. The scored
+#: window (series steps 2400-2483) ends before the one
+#: `bench/esn_generation.py` tests on (2500-2583, after its 500-step
+#: warm-up), so a point found here is not chosen on that test.
+GENERATION = {"steps": 84, "warmup": 400}
 # name: (hyperopt's kind, low, high); ReservoirPy's argument names.
 SPACE = {
     "sr": ("loguniform", 1e-2, 10.0),
@@ -86,6 +118,28 @@ def parse_args():
         action="store_true",
         help="ours evaluates the very points hyperopt drew for ReservoirPy "
         "(the libraries compared on equal points, no sampling luck)",
+    )
+    parser.add_argument(
+        "--objective",
+        default="val_nrmse",
+        choices=OBJECTIVES,
+        help="one-step validation NRMSE, or the NRMSE of 84 closed-loop "
+        "steps after a 400-step warm-up on the validation part",
+    )
+    parser.add_argument(
+        "--space",
+        default="same",
+        choices=["same", "wide", "toolkit"],
+        help="same: SPACE, both libraries; wide (ours only): SPACE plus "
+        "bias scaling in [0, 1] and the input fed to the readout; toolkit "
+        "(ours only): `reservoir_space`'s default ranges plus bias "
+        "scaling, the input fed to the readout",
+    )
+    parser.add_argument(
+        "--tuner",
+        default="random",
+        choices=["random", "bayesian"],
+        help="our sweep's tuner (ReservoirPy's search stays random)",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
@@ -135,59 +189,140 @@ def dataset():
 
 # Ours -------------------------------------------------------------------
 
-
-def sample(rng):
-    """One point of SPACE, drawn as hyperopt draws it."""
-    point = {}
-    for name, (kind, low, high) in SPACE.items():
-        if kind != "loguniform":  # the only kind SPACE uses
-            raise ValueError(f"`SPACE` kind {kind!r} is not drawn here")
-        point[name] = float(np.exp(rng.uniform(np.log(low), np.log(high))))
-    return point
+#: Our names of SPACE's hyperparameters (`ESN` and `ESN.fit` arguments).
+OURS = {
+    "sr": "spectral_radius",
+    "lr": "leak_rate",
+    "iss": "input_scaling",
+    "ridge": "ridge",
+}
 
 
-def search_ours(data, trials, draws, search_seed, points=None):
-    """Random search with today's API: one new `ESN` per draw (`points`:
-    evaluate these points, e.g. ReservoirPy's, instead of drawing them).
+def reservoir_space(hp):
+    """SPACE as the toolkit's reservoir search spaces (all log-uniform)."""
+    from toolkit.tuning import reservoir_spaces as spaces
 
-    MERGE (issue 17): replace this body by one `toolkit.tuning.sweep`
-    call with ESN trials (branch h-esnsearch, commit d12a60b, names as
-    they stand there; check them at merge):
+    (_, sr_low, sr_high), (_, lr_low, lr_high) = SPACE["sr"], SPACE["lr"]
+    (_, iss_low, iss_high), (_, r_low, r_high) = SPACE["iss"], SPACE["ridge"]
+    return {
+        **spaces.spectral_radius_space(
+            hp, sr_low, sr_high, default=1.0, sampling="log"
+        ),
+        **spaces.leak_rate_space(hp, lr_low, lr_high, default=0.3),
+        **spaces.input_scaling_space(
+            hp, iss_low, iss_high, default=1.0, sampling="log"
+        ),
+        **spaces.ridge_space(hp, r_low, r_high, default=1e-6),
+    }
 
-        sweep(ESN, (x_train, y_train), validation_data=(x_val, y_val),
-              space=[spectral_radius_space (1e-2..10, log),
-                     leak_rate_space (1e-3..1, log),
-                     input_scaling_space (0.1..10, log),
-                     ridge_space (1e-8..10)],
-              fixed={"units": 500, "washout": 100}, draws=draws,
-              tuner="random", max_trials=trials, seed=search_seed,
-              objective="val_nrmse", overwrite=True, verbose=0, ...)
 
-    (the spaces from `toolkit.tuning.reservoir_spaces`, the reservoir
-    redrawn in place by `ESN.redraw` for every draw, the validation part
-    run on from the training state as here), and build the same rows
-    from its DataFrame: `params` (keys sr, lr, iss, ridge), the mean
-    `loss`, the per-draw `losses`, and `seconds` since the search began
-    (the last row's `seconds` is the wall time of the whole call).
-    `points` has no equivalent in a sweep: drop `--same-points` then.
-    """
+def wide_space(hp):
+    """`--space wide`: SPACE and the bias scaling, linear in [0, 1]."""
+    from toolkit.tuning import reservoir_spaces as spaces
+
+    return {**reservoir_space(hp), **spaces.bias_scaling_space(hp)}
+
+
+def toolkit_space(hp):
+    """`--space toolkit`: `toolkit.tuning.reservoir_space` with its own
+    default ranges (spectral radius [0.1, 1.5], leak rate [0.05, 1] log,
+    input scaling [0.1, 2], ridge [1e-9, 0.1] log) and the bias scaling
+    [0, 1]."""
+    from toolkit.tuning import reservoir_space as space
+
+    return space(hp, bias_scaling=True)
+
+
+def search_ours(data, trials, draws, search_seed, objective):
+    """Random search through one `toolkit.tuning.sweep` call with ESN
+    trials: `trials` points of SPACE drawn by keras-tuner's random tuner
+    (seeded with `search_seed`), each scored on `draws` reservoir draws
+    (ESN seeds `search_seed + d`, the same in every trial), the reservoir
+    redrawn in place (`ESN.redraw`) for every draw; the validation part
+    runs on from the state at the end of training. The sweep's records go
+    to a temporary directory. Returns one row per trial: `params` (SPACE's
+    keys), the mean `loss`, the per-draw `losses` (FAILED for a failed
+    trial) and `seconds` since the call began (the last row's: the wall
+    time of the whole call)."""
     from toolkit.models import ESN
+    from toolkit.tuning import sweep
+
+    train, validation = data
+    name = "same" if ARGS is None else ARGS.space
+    wide = name != "same"
+    fixed = {"units": UNITS, "washout": WASHOUT}
+    if wide:
+        fixed["input_to_readout"] = True
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        frame = sweep(
+            ESN,
+            train,
+            {"same": reservoir_space, "wide": wide_space}.get(
+                name, toolkit_space
+            ),
+            validation_data=validation,
+            fixed=fixed,
+            tuner="random" if ARGS is None else ARGS.tuner,
+            max_trials=trials,
+            draws=draws,
+            objective=objective,
+            generation=GENERATION if "generation" in objective else None,
+            max_consecutive_failed_trials=trials,
+            directory=folder,
+            project_name="esn_search",
+            seed=search_seed,
+            overwrite=True,
+            verbose=0,
+        )
+        end = time.perf_counter()
+    rows = []
+    frame = frame.sort_values("start")
+    elapsed = 0.0
+    for _, row in frame.iterrows():
+        params = {key: float(row[name]) for key, name in OURS.items()}
+        if wide:
+            params["bias"] = float(row["bias_scaling"])
+        losses = [row.get(f"{objective}_draw_{d + 1}") for d in range(draws)]
+        losses = [
+            float(x) if x is not None and np.isfinite(x) else FAILED
+            for x in losses
+        ]
+        elapsed += float(row["duration_s"] or 0.0)
+        rows.append(
+            {
+                "params": params,
+                "loss": float(np.mean(losses)),
+                "losses": losses,
+                "seconds": elapsed,
+                "status": row["status"],
+            }
+        )
+    rows[-1]["seconds"] = end - start  # the whole call, the tuner included
+    return rows
+
+
+def search_points(data, points, draws, objective):
+    """Not the sweep: a direct loop over given `points` (e.g. hyperopt's
+    for ReservoirPy, `--same-points`), with one `ESN` whose reservoir is
+    redrawn in place (`ESN.redraw`) for every draw of every point, ESN
+    seeds DRAW_SEED + d as ReservoirPy's. The same rows as `search_ours`.
+    """
+    from toolkit.models import ESN, generation_nrmse
 
     (x_train, y_train), (x_val, y_val) = data
-    rng = np.random.default_rng(search_seed)
+    model = None
     rows = []
     start = time.perf_counter()
-    for trial in range(trials):
-        params = sample(rng) if points is None else points[trial]
+    for params in points:
+        scales = {OURS[k]: params[k] for k in ("sr", "lr", "iss")}
         losses = []
         for draw in range(draws):
-            model = ESN(
-                UNITS,
-                spectral_radius=params["sr"],
-                leak_rate=params["lr"],
-                input_scaling=params["iss"],
-                seed=DRAW_SEED + draw,
-            )
+            seed = DRAW_SEED + draw
+            if model is None:
+                model = ESN(UNITS, seed=seed, **scales)
+            else:
+                model.redraw(seed=seed, **scales)
             states = model.fit(
                 x_train,
                 y_train,
@@ -195,8 +330,16 @@ def search_ours(data, trials, draws, search_seed, points=None):
                 ridge=params["ridge"],
                 return_state=True,
             )
-            prediction = model.predict(x_val, initial_state=states)
-            losses.append(score(prediction, y_val))
+            if objective == "val_generation_nrmse":
+                steps, warmup = GENERATION["steps"], GENERATION["warmup"]
+                truth = y_val[warmup - 1 : warmup - 1 + steps]
+                value = float(
+                    generation_nrmse(model, x_val[:warmup], truth, steps)
+                )
+                losses.append(value if np.isfinite(value) else FAILED)
+            else:
+                prediction = model.predict(x_val, initial_state=states)
+                losses.append(score(prediction, y_val))
         rows.append(
             {
                 "params": params,
@@ -222,12 +365,31 @@ def rpy_objective(dataset, config, *, N, sr, lr, iss, ridge, seed):
         )
         model = reservoir >> Ridge(ridge=ridge)
         model.fit(x_train, y_train, warmup=config["washout"])
-        prediction = model.run(x_val)
-        losses.append(score(prediction, y_val))
+        if config["objective"] == "val_generation_nrmse":
+            losses.append(rpy_generation_score(model, x_val, y_val))
+        else:
+            prediction = model.run(x_val)
+            losses.append(score(prediction, y_val))
     return {"loss": float(np.mean(losses)), "losses": losses}
 
 
-def search_rpy(data, trials, draws, search_seed):
+def rpy_generation_score(model, x_val, y_val):
+    """As the sweep's `val_generation_nrmse`: from zero states, read the
+    first `warmup` validation inputs, then feed each prediction back for
+    `steps` steps; the NRMSE against the validation targets."""
+    steps, warmup = GENERATION["steps"], GENERATION["warmup"]
+    model.reset()
+    y = model.run(x_val[:warmup])[-1:]
+    generated = [y[0]]
+    for _ in range(steps - 1):
+        y = model.run(y)
+        generated.append(y[0])
+    truth = y_val[warmup - 1 : warmup - 1 + steps]
+    with np.errstate(all="ignore"):
+        return score(np.array(generated), truth)
+
+
+def search_rpy(data, trials, draws, search_seed, objective):
     from reservoirpy.hyper import research
 
     config = {
@@ -237,6 +399,7 @@ def search_rpy(data, trials, draws, search_seed):
         "seed": search_seed,
         "instances_per_trial": draws,
         "washout": WASHOUT,
+        "objective": objective,
         "hp_space": {
             "N": ["choice", UNITS],
             **{name: list(spec) for name, spec in SPACE.items()},
@@ -302,7 +465,8 @@ def summarise(store):
 def print_table(store):
     s = store["summary"]
     names = {
-        "ours": "toolkit ESN (today's API)",
+        "ours": "toolkit ESN, "
+        + ("direct loop" if store.get("same_points") else "sweep"),
         "rpy": "ReservoirPy + hyperopt",
     }
     print(
@@ -355,7 +519,11 @@ def plot(store):
             )
     left.set_yscale("log")
     left.set_xlabel("trial")
-    left.set_ylabel("best validation NRMSE so far")
+    left.set_ylabel(
+        "best 84-step generation NRMSE so far"
+        if store.get("objective") == "val_generation_nrmse"
+        else "best validation NRMSE so far"
+    )
     left.grid(True, which="both", alpha=0.3)
     left.legend(fontsize=8)
     points = "the same points" if store.get("same_points") else "own points"
@@ -400,11 +568,22 @@ def main():
         "threads": ARGS.threads,
         "units": UNITS,
         "space": {k: list(v) for k, v in SPACE.items()},
-        "ours_api": "today's (a new ESN per draw)",
+        "objective": ARGS.objective,
+        "space_name": ARGS.space,
+        "tuner": ARGS.tuner,
+        "generation": GENERATION,
+        "ours_api": (
+            "a direct loop over ReservoirPy's points, one ESN redrawn in "
+            "place (not the sweep)"
+            if ARGS.same_points
+            else "toolkit.tuning.sweep, ESN trials, random tuner"
+        ),
     }
     store["same_points"] = ARGS.same_points
     searches = {"ours": search_ours, "rpy": search_rpy}
     libraries = ARGS.libraries
+    if ARGS.space != "same" or ARGS.tuner != "random":
+        libraries = ["ours"]  # not ReservoirPy's tutorial search any more
     if ARGS.same_points:
         libraries = sorted(libraries, reverse=True)  # ReservoirPy first
     for repeat in range(ARGS.repeats):
@@ -413,9 +592,9 @@ def main():
             args = (data, ARGS.trials, ARGS.draws, 42 + repeat)
             if library == "ours" and ARGS.same_points:
                 points = [row["params"] for row in store["rpy"][repeat]]
-                rows = search_ours(*args, points=points)
+                rows = search_points(data, points, ARGS.draws, ARGS.objective)
             else:
-                rows = searches[library](*args)
+                rows = searches[library](*args, ARGS.objective)
             store.setdefault(library, []).append(rows)
             best = min(r["loss"] for r in rows)
             print(
