@@ -20,6 +20,7 @@ import keras_tuner
 import numpy as np
 
 from toolkit import validation as v
+from toolkit.layers.reservoir.reservoir import REDRAWABLE
 from toolkit.models import ESN, generation_nrmse
 from toolkit.tuning.hypermodel import RecipeHyperModel
 
@@ -40,16 +41,6 @@ FIT_ARGUMENTS = tuple(
     name
     for name in inspect.signature(ESN.fit).parameters
     if name not in ("self", "x", "y", "method", "return_state", "kwargs")
-)
-
-#: Hyperparameters a reservoir draw may change in place (with
-#: `ESN.redraw`); any other constructor argument is structure.
-REDRAWABLE = (
-    "spectral_radius",
-    "leak_rate",
-    "input_scaling",
-    "bias_scaling",
-    "feedback_scaling",
 )
 
 

@@ -4,21 +4,12 @@ and parallel coordinates."""
 import numpy as np
 
 from toolkit import validation as v
-from toolkit.tuning.records import is_draw_column
+from toolkit.tuning.records import FIRST_COLUMNS, is_draw_column
 
 
 def hyperparameter_columns(frame):
     """The hyperparameter columns of a `sweep` DataFrame."""
-    fixed = {
-        "trial_id",
-        "status",
-        "start",
-        "end",
-        "duration_s",
-        "epochs",
-        "tuner_id",
-        "error",
-    }
+    fixed = set(FIRST_COLUMNS) | {"error"}
     return [
         column
         for column in frame.columns
