@@ -250,14 +250,6 @@ CONFIG_ERRORS = [
     ),
     (
         ValueError,
-        "Hyperband gives its trials more",
-        lambda tmp: sweep_config.sweep_from_config(
-            sweep_config.check_config(_esn_config(tmp, tuner="hyperband")),
-            ESN,
-        ),
-    ),
-    (
-        ValueError,
         "`draws` applies to ESN trials only",
         lambda tmp: sweep_config.sweep_from_config(
             sweep_config.check_config(_config(tmp, draws=3)),

@@ -53,23 +53,22 @@ class ESNBayesianOptimizationSweep(
     optimization (needs scikit-learn)."""
 
 
-#: The tuners of ESN trials. Hyperband has none: its rounds give trials
-#: more epochs, and an ESN trial's closed-form fit has no epochs.
+class ESNHyperbandSweep(ESNSweepTuner, keras_tuner.Hyperband):
+    """`ESNSweepTuner` on keras-tuner's Hyperband: a trial's budget is the
+    share of the training series its fit reads (see `ESNTuner`), with
+    `max_epochs` shares in all."""
+
+
+#: The tuners of ESN trials, by `sweep`'s `tuner` name.
 ESN_TUNERS = {
     "random": ESNRandomSearchSweep,
     "bayesian": ESNBayesianOptimizationSweep,
+    "hyperband": ESNHyperbandSweep,
 }
 
 
-def check_esn_options(tuner, early_stopping, median_stopping, callbacks):
+def check_esn_options(early_stopping, median_stopping, callbacks):
     """Refuse what needs epochs: an ESN trial fits in closed form."""
-    if tuner == "hyperband":
-        raise ValueError(
-            "Argument `tuner`: Hyperband gives its trials more and more "
-            "epochs, and an ESN trial fits its readout in closed form (no "
-            "epochs). Use one of ['bayesian', 'random'] for ESN trials. "
-            "Received: tuner='hyperband'"
-        )
     for name, value in (
         ("early_stopping", early_stopping),
         ("median_stopping", median_stopping),

@@ -109,6 +109,14 @@ class ESNTuner(keras_tuner.Tuner):
     `{"val_nrmse": ..., "val_<metric>": ..., "val_generation_nrmse":
     ...}`: keras-tuner's oracle sees their mean.
 
+    Under Hyperband (`ESNHyperbandSweep`), a trial's budget is its share
+    of the training series, not epochs: a trial given `e` of `max_epochs`
+    fits on the last `ceil(e / max_epochs * T)` of the `T` training steps
+    of each sequence (washout included), and the trials Hyperband
+    promotes refit on more. Subsampled training data is one of the
+    resources Li et al. (2018) name for Hyperband; a closed-form fit
+    cannot be resumed, so each round refits from the start.
+
     The validation series is read on from the states the training series
     ended in when both are arrays with the same batch (a chronological
     split: the validation part continues the training part); otherwise
@@ -186,6 +194,10 @@ class ESNTuner(keras_tuner.Tuner):
         (x, y), (x_val, y_val) = split_validation(
             x, y, validation_data, validation_split
         )
+        budget = trial.hyperparameters.values.get("tuner/epochs")
+        if budget is not None:
+            share = budget / self.oracle.max_epochs
+            x, y = last_steps(x, share), last_steps(y, share)
         model_args, fit_args = self.hypermodel.split(
             self.hypermodel.arguments(trial.hyperparameters)
         )
@@ -311,6 +323,21 @@ def _generation_score(esn, x_val, y_val, generation):
         )
     truth = y_val[..., warmup - 1 : warmup - 1 + steps, :]
     return generation_nrmse(esn, x_val[..., :warmup, :], truth, steps)
+
+
+def last_steps(values, share):
+    """The last `ceil(share * T)` time steps of each training sequence
+    (`T` its length): Hyperband's budget for a closed-form fit. The last
+    steps, so that the validation part still continues the training part
+    it is read on from."""
+    if isinstance(values, np.ndarray) and values.ndim in (2, 3):
+        length = values.shape[-2]
+        return values[..., length - _steps(length, share) :, :]
+    return [s[len(s) - _steps(len(s), share) :] for s in values]
+
+
+def _steps(length, share):
+    return min(length, max(1, int(np.ceil(share * length - 1e-9))))
 
 
 def continues(x, x_val):

@@ -228,9 +228,11 @@ def sweep(
     part, over `draws` reservoir draws; the objective is the mean over
     draws (default `"val_nrmse"`), and the DataFrame has the mean
     (`best_<metric>`), the std (`<metric>_std`) and every draw
-    (`<metric>_draw_<k>`). `epochs` and `batch_size` have no meaning
-    there and are ignored; `tuner="hyperband"`, `early_stopping`,
-    `median_stopping` and `callbacks`, which need epochs, are refused.
+    (`<metric>_draw_<k>`). `batch_size` has no meaning there and is
+    ignored, and so is `epochs` except under `tuner="hyperband"`, whose
+    budget is then the share of the training series a fit reads
+    (`epochs` shares in all); `early_stopping`, `median_stopping` and
+    `callbacks`, which need epochs, are refused.
 
     Args:
         builder: a recipe builder (`hp`-free function returning a compiled
@@ -309,9 +311,7 @@ def sweep(
     esn = is_esn(builder)
     tuner_class = TUNERS[v.check_choice("tuner", tuner, set(TUNERS))]
     if esn:
-        esn_sweep.check_esn_options(
-            tuner, early_stopping, median_stopping, callbacks
-        )
+        esn_sweep.check_esn_options(early_stopping, median_stopping, callbacks)
         tuner_class = esn_sweep.ESN_TUNERS[tuner]
     else:
         esn_sweep.check_keras_options(draws, metrics, generation)
@@ -354,7 +354,7 @@ def sweep(
     )
     if tuner == "hyperband":
         options["max_epochs"] = epochs
-        fit_kwargs.pop("epochs")
+        fit_kwargs.pop("epochs", None)
     else:
         options["max_trials"] = max_trials
     options.update(tuner_options or {})
