@@ -164,11 +164,7 @@ if ARGS is not None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-
-
-def nrmse(prediction, target):
-    prediction = np.asarray(prediction).reshape(target.shape)
-    return float(np.sqrt(np.mean((prediction - target) ** 2)) / np.std(target))
+from esn import nrmse  # noqa: E402  (one scorer for every ESN bench)
 
 
 def score(prediction, target):

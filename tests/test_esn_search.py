@@ -289,3 +289,40 @@ def test_generation_nrmse_matches_a_hand_computation():
         generation_nrmse(model, warmup, np.zeros((3, 5, 1)))
     with pytest.raises(ValueError, match="call `fit` first"):
         generation_nrmse(ESN(20, seed=0), warmup, truth)
+
+
+def test_nrmse_per_output_against_numpy():
+    from toolkit.models import nrmse
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(3, 40, 2)) * [1.0, 5.0]
+    p = y + rng.normal(size=y.shape) * [0.1, 2.0]
+    flat_y, flat_p = y.reshape(-1, 2), p.reshape(-1, 2)
+    expected = np.mean(
+        [
+            np.sqrt(np.mean((flat_p[:, k] - flat_y[:, k]) ** 2))
+            / np.std(flat_y[:, k])
+            for k in range(2)
+        ]
+    )
+    assert nrmse(y, p) == pytest.approx(expected, rel=1e-12)
+    assert nrmse(y[0, :, 0], y[0, :, 0]) == 0.0
+    # Predicting the mean scores 1.
+    assert nrmse(y, np.broadcast_to(y.mean((0, 1)), y.shape)) == (
+        pytest.approx(1.0)
+    )
+
+
+@pytest.mark.parametrize(
+    "y_true, y_pred, match",
+    [
+        (np.ones((5, 1)), np.zeros((5, 1)), "undefined for a constant target"),
+        (np.arange(5.0), np.zeros(4), "must have the same shape"),
+        (np.zeros(0), np.zeros(0), "`y_true` must be a non-empty array"),
+    ],
+)
+def test_nrmse_errors(y_true, y_pred, match):
+    from toolkit.models import nrmse
+
+    with pytest.raises(ValueError, match=match):
+        nrmse(y_true, y_pred)

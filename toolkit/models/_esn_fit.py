@@ -6,6 +6,7 @@ import numpy as np
 from toolkit import validation as v
 from toolkit.layers.reservoir.ridge import RidgeRegression, check_ridge
 from toolkit.models import _esn_loops as loops
+from toolkit.models._esn_scores import nrmse
 from toolkit.models._esn_sequences import (
     as_sequences,
     check_pairs,
@@ -14,18 +15,6 @@ from toolkit.models._esn_sequences import (
     padded,
     shift,
 )
-
-
-def nrmse(predictions, targets):
-    """The RMSE over the targets' standard deviation, per output, averaged
-    over outputs: `mean_k sqrt(mean (p_k - y_k)^2) / std(y_k)`, all leading
-    axes pooled."""
-    p = np.asarray(predictions, "float64")
-    y = np.asarray(targets, "float64")
-    p = p.reshape(-1, p.shape[-1])
-    y = y.reshape(-1, y.shape[-1])
-    rmse = np.sqrt(np.mean((p - y) ** 2, axis=0))
-    return float(np.mean(rmse / np.maximum(np.std(y, axis=0), 1e-12)))
 
 
 def check_ridges(ridge):
@@ -172,7 +161,7 @@ def choose_ridge(solver, ridges, features, targets):
     scores = {}
     for ridge in ridges:
         kernel, bias = solver.solve(ridge)
-        scores[ridge] = nrmse(features @ kernel + bias, targets)
+        scores[ridge] = nrmse(targets, features @ kernel + bias)
     best = min(scores, key=lambda r: (not np.isfinite(scores[r]), scores[r]))
     return best, scores
 

@@ -1,8 +1,75 @@
-"""Scores of a fitted ESN: `generation_nrmse`."""
+"""Scores of an ESN: `nrmse` and `generation_nrmse`."""
 
 import numpy as np
 
 from toolkit import validation as v
+
+
+def nrmse(y_true, y_pred):
+    """The normalised root-mean-square error, per output, averaged over
+    the outputs:
+
+    ```
+    NRMSE = mean_k sqrt(mean_t (p_tk - y_tk)^2) / std_k(y)
+    ```
+
+    with every leading axis (batch, time) pooled into `t`. 0 is a perfect
+    fit and 1 is no better than predicting the mean; the ESN's ridge
+    selection, its sweep trials and `generation_nrmse` all score with it.
+
+    Args:
+        y_true: array `(..., outputs)` (a 1-D array is one output).
+        y_pred: array of the same shape.
+
+    Returns:
+        A Python float.
+
+    Raises:
+        ValueError: if the shapes differ, or an output of `y_true` is
+            constant (its NRMSE is undefined).
+
+    Example:
+
+    ```python
+    import numpy as np
+    from toolkit.models import nrmse
+
+    y = np.sin(np.linspace(0, 6, 50))[:, None]
+    nrmse(y, np.zeros_like(y))  # about 1: no better than the mean
+    ```
+    """
+    y = _outputs(y_true, "y_true")
+    p = _outputs(y_pred, "y_pred")
+    if p.shape != y.shape:
+        raise ValueError(
+            "Arguments `y_true` and `y_pred` must have the same shape. "
+            f"Received: {np.shape(y_true)} and {np.shape(y_pred)}"
+        )
+    return _normalised(y, p, np.std(y, axis=0))
+
+
+def _outputs(values, name):
+    values = np.asarray(values, dtype="float64")
+    if values.ndim == 0 or values.size == 0:
+        raise ValueError(
+            f"Argument `{name}` must be a non-empty array. Received: an "
+            f"array of shape {values.shape}"
+        )
+    if values.ndim == 1:
+        values = values[:, None]
+    return values.reshape(-1, values.shape[-1])
+
+
+def _normalised(y, p, scale):
+    """`mean_k rmse_k / scale_k` of `(n, outputs)` arrays."""
+    constant = np.flatnonzero(~(scale > 0))
+    if constant.size:
+        raise ValueError(
+            "The NRMSE is undefined for a constant target: output(s) "
+            f"{constant.tolist()} of the target have standard deviation 0."
+        )
+    rmse = np.sqrt(np.mean((p - y) ** 2, axis=0))
+    return float(np.mean(rmse / scale))
 
 
 def generation_nrmse(esn, warmup, truth, steps=None):
@@ -78,10 +145,9 @@ def generation_nrmse(esn, warmup, truth, steps=None):
             f"(batch, features): the generated values have shape "
             f"{generated.shape}, the truth compared {window.shape}"
         )
-    scale = np.std(truth.reshape(-1, truth.shape[-1]), axis=0)
-    rmse = np.sqrt(
-        np.mean(
-            ((generated - window) ** 2).reshape(-1, truth.shape[-1]), axis=0
-        )
+    width = truth.shape[-1]
+    return _normalised(
+        window.reshape(-1, width),
+        generated.reshape(-1, width),
+        np.std(truth.reshape(-1, width), axis=0),
     )
-    return float(np.mean(rmse / np.maximum(scale, 1e-12)))

@@ -21,15 +21,13 @@ import numpy as np
 
 from toolkit import validation as v
 from toolkit.layers.reservoir.reservoir import REDRAWABLE
-from toolkit.models import ESN, generation_nrmse
+from toolkit.models import ESN, generation_nrmse, nrmse
 from toolkit.tuning.hypermodel import RecipeHyperModel
 
 #: Validation metrics an ESN trial computes by name, `f(y_true, y_pred)`
 #: on `(n, outputs)` arrays.
 METRICS = {
-    "nrmse": lambda t, p: float(
-        np.mean(np.sqrt(np.mean((t - p) ** 2, axis=0)) / np.std(t, axis=0))
-    ),
+    "nrmse": nrmse,
     "rmse": lambda t, p: float(np.sqrt(np.mean((t - p) ** 2))),
     "mse": lambda t, p: float(np.mean((t - p) ** 2)),
     "mae": lambda t, p: float(np.mean(np.abs(t - p))),
@@ -42,14 +40,6 @@ FIT_ARGUMENTS = tuple(
     for name in inspect.signature(ESN.fit).parameters
     if name not in ("self", "x", "y", "method", "return_state", "kwargs")
 )
-
-
-def nrmse(y_true, y_pred):
-    """The normalised root-mean-square error `mean_k sqrt(mean_t (y_tk -
-    p_tk)^2) / std_k(y)`, averaged over the outputs `k` (0: perfect; 1: no
-    better than predicting the mean), on arrays `(..., timesteps,
-    outputs)`."""
-    return METRICS["nrmse"](_flat(y_true), _flat(y_pred))
 
 
 class ESNHyperModel(RecipeHyperModel):
