@@ -326,3 +326,32 @@ def test_nrmse_errors(y_true, y_pred, match):
 
     with pytest.raises(ValueError, match=match):
         nrmse(y_true, y_pred)
+
+
+def test_cached_recurrent_draw_equals_an_uncached_one(monkeypatch):
+    from toolkit.layers.reservoir import reservoir as module
+
+    module._RECURRENT_DRAWS.clear()
+    calls = []
+    original = module.w.radius_of
+    monkeypatch.setattr(
+        module.w,
+        "radius_of",
+        lambda matrix, seed: calls.append(seed) or original(matrix, seed),
+    )
+    x = np.zeros((1, 3, 2), "float32")
+
+    def drawn(**options):
+        layer = Reservoir(150, seed=3, **options)
+        layer(x)
+        return [weight.numpy() for weight in layer.weights]
+
+    first = drawn(spectral_radius=0.9)
+    second = drawn(spectral_radius=1.3, input_scaling=0.5)
+    assert len(calls) == 1  # the second draw came from the cache
+    module._RECURRENT_DRAWS.clear()
+    uncached = drawn(spectral_radius=1.3, input_scaling=0.5)
+    assert len(calls) == 2
+    for cached, fresh in zip(second, uncached):
+        np.testing.assert_array_equal(cached, fresh)
+    np.testing.assert_allclose(second[0] / 1.3, first[0] / 0.9, rtol=1e-6)

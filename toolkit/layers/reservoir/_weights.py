@@ -2,12 +2,15 @@
 initializers a user brings instead (`Reservoir`'s `*_initializer`
 arguments)."""
 
+import collections
+
 import keras
 import numpy as np
 import scipy.sparse
 from keras import ops
 
 from toolkit import validation as v
+from toolkit.initializers.spectral import spectral_radius
 
 #: The config value recording that a matrix was given as an array: the
 #: values travel with the saved variables, not with the config.
@@ -136,3 +139,34 @@ def per_reservoir(name, value, count, deep):
             )
         return list(value)
     return [value] * count
+
+
+def radius_of(matrix, seed):
+    """The spectral radius of a drawn recurrent matrix (ARPACK above 100
+    units; tol=1e-4: accurate enough for a radius, and faster than 1e-6)."""
+    return spectral_radius(
+        matrix, exact_size=100, maxiter=1000, tol=1e-4, seed=seed
+    )
+
+
+class DrawCache:
+    """A small least-recently-used cache of random draws."""
+
+    def __init__(self, size):
+        self.size = size
+        self._items = collections.OrderedDict()
+
+    def get(self, key):
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key, item):
+        self._items[key] = item
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self):
+        self._items.clear()

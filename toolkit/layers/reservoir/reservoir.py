@@ -8,7 +8,6 @@ from keras import ops
 from toolkit import validation as v
 from toolkit.api_export import register
 from toolkit.initializers._seeds import make_generator_seed
-from toolkit.initializers.spectral import spectral_radius
 from toolkit.layers.reservoir import _weights as w
 from toolkit.layers.reservoir._weights import sparse_columns
 
@@ -22,6 +21,10 @@ REDRAWABLE = (
     "bias_scaling",
     "feedback_scaling",
 )
+
+#: Unscaled recurrent draws, their radii and the generator's state after
+#: them, by (seed, units, connectivity).
+_RECURRENT_DRAWS = w.DrawCache(size=32)
 
 
 @register
@@ -295,29 +298,37 @@ class Reservoir(keras.layers.Layer):
         return w.sparse_signs(rng, shape, self.input_connectivity) * scaling
 
     def _recurrent_matrix(self, rng):
-        """Sparse N(0, 1) matrix rescaled to the requested spectral radius."""
+        """Sparse N(0, 1) matrix rescaled to the requested spectral radius.
+
+        The unscaled draw and its radius are cached by seed and structure,
+        so that a search's redraws with the same seeds (the same draws in
+        every trial) skip the draw and the radius computation.
+        """
+        key = (self._generator_seed, self.units, self.connectivity)
+        cached = _RECURRENT_DRAWS.get(key)
+        if cached is None:
+            matrix = self._unscaled_recurrent_matrix(rng)
+            cached = (matrix, w.radius_of(matrix, self._generator_seed))
+            if not cached[1] > 1e-12:
+                raise ValueError(
+                    f"The random recurrent matrix of {self.units} units with "
+                    f"connectivity={self.connectivity} has spectral radius 0 "
+                    "(too few non-zero weights to form a cycle), so it cannot "
+                    "be rescaled. Increase `connectivity` or `units`."
+                )
+            _RECURRENT_DRAWS.put(key, cached + (rng.bit_generator.state,))
+        else:
+            rng.bit_generator.state = cached[2]  # as if drawn: same next draws
+        matrix, radius = cached[:2]
+        return (matrix * (self.spectral_radius / radius)).toarray()
+
+    def _unscaled_recurrent_matrix(self, rng):
         n = self.units
         nnz = w.nonzero_count(n * n, self.connectivity)
         flat = rng.choice(n * n, size=nnz, replace=False)
-        matrix = scipy.sparse.csr_matrix(
+        return scipy.sparse.csr_matrix(
             (rng.standard_normal(nnz), (flat // n, flat % n)), shape=(n, n)
         )
-        # tol=1e-4: accurate enough for a radius, and faster than 1e-6.
-        radius = spectral_radius(
-            matrix,
-            exact_size=100,
-            maxiter=1000,
-            tol=1e-4,
-            seed=self._generator_seed,
-        )
-        if not radius > 1e-12:
-            raise ValueError(
-                f"The random recurrent matrix of {n} units with "
-                f"connectivity={self.connectivity} has spectral radius 0 "
-                "(too few non-zero weights to form a cycle), so it cannot "
-                "be rescaled. Increase `connectivity` or `units`."
-            )
-        return (matrix * (self.spectral_radius / radius)).toarray()
 
     def redraw(self, seed=None, **hyperparameters):
         """New weights, drawn into the same variables.
