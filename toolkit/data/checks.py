@@ -91,7 +91,8 @@ def check_fits_model(model, x, y, name="data"):
             targets' problem (not integers, out of range, wrong width).
     """
     _check_inputs(model, x, name)
-    if y is None or isinstance(y, (dict, list, tuple)):
+    several = isinstance(y, (list, tuple)) and y and not np.isscalar(y[0])
+    if y is None or isinstance(y, dict) or several:
         return
     y = np.asarray(y)
     output = tuple(model.output_shape[1:])
@@ -102,10 +103,11 @@ def check_fits_model(model, x, y, name="data"):
             np.equal(np.mod(y, 1), 0)
         ):
             first = int(np.flatnonzero(np.mod(y.ravel(), 1) != 0)[0])
+            value = y.ravel()[first].item()
             raise ValueError(
                 f"Argument `{name}`: the targets must be class ids 0.."
                 f"{classes - 1} for the loss {loss}, but some are not "
-                f"integers (the first at row {first}: {y.ravel()[first]!r}). "
+                f"integers (the first at row {first}: {value!r}). "
                 "Name a categorical target column, or use a regression "
                 f"recipe. Received: y of dtype {y.dtype}"
             )

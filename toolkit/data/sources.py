@@ -131,7 +131,9 @@ def check_source(source, base_dir=None):
     foreign = sorted(
         key
         for key in source
-        if key not in COMMON_KEYS and key not in FORMAT_KEYS[kind]
+        if key not in COMMON_KEYS
+        and key not in FORMAT_KEYS[kind]
+        and source[key] != SOURCE_KEYS[key]
     )
     if foreign:
         raise ValueError(
