@@ -600,3 +600,56 @@ def test_recipe_arguments_come_from_the_data(tmp_path):
     assert fixed == {"input_shape": (1,), "num_classes": 4}
     parquet = pytest.importorskip("pyarrow")
     assert parquet is not None
+
+
+def test_parquet_without_pyarrow_says_how_to_get_it(tmp_path, monkeypatch):
+    path = _table(tmp_path, "t.parquet")
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)
+    with pytest.raises(ImportError, match="pip install pyarrow"):
+        read_table(path, "label")
+
+
+def test_text_lines_become_tree_inputs_of_the_tree_classifier(tmp_path):
+    from recipes import build_tree_classifier
+
+    lines = ["good\ta fine film", "bad\ta dull film", "good\tfine"] * 3
+    (tmp_path / "t.txt").write_text("\n".join(lines))
+    source = check_source({"path": "t.txt", "validation": 0.3}, tmp_path)
+    train, validation, info = read_source(source)
+    fixed = sweep_config.fit_recipe_to_data(
+        build_tree_classifier, {"units": 4}, train, info, validation
+    )
+    # [PAD], [UNK], a, film, fine, dull (or fewer in a small training part)
+    assert fixed["vocabulary_size"] == len(info["vocabulary"])
+    assert fixed["num_classes"] == 2
+    assert train[0]["tokens"].shape[1] == validation[0]["tokens"].shape[1]
+
+
+def test_windows_of_a_series_fit_the_sequence_regressor(tmp_path):
+    from toolkit.data import sunspots
+
+    years, values = sunspots()
+    pd.DataFrame({"year": years, "spots": values[:, 0]}).to_csv(
+        tmp_path / "s.csv", index=False
+    )
+    source = check_source(
+        {
+            "path": "s.csv",
+            "target": "spots",
+            "time_index": "year",
+            "lookback": 12,
+            "validation": 0.2,
+        },
+        tmp_path,
+    )
+    train, validation, info = read_source(source)
+    fixed = sweep_config.fit_recipe_to_data(
+        build_sequence_regressor, {"units": 2}, train, info, validation
+    )
+    assert fixed == {"units": 2, "timesteps": 12, "features": 1, "outputs": 1}
+    cut = 309 - round(0.2 * 309)
+    np.testing.assert_allclose(train[0][0, :, 0], values[:12, 0])
+    np.testing.assert_allclose(train[1][0], values[12, 0])
+    np.testing.assert_allclose(
+        validation[0][0, :, 0], values[cut : cut + 12, 0]
+    )

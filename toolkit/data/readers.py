@@ -551,7 +551,8 @@ def _read_frame(path, format):
             import pyarrow  # noqa: F401
         except ImportError as error:
             raise ImportError(
-                "Reading Parquet needs pyarrow: `pip install pyarrow`."
+                "Reading Parquet needs pyarrow: `pip install pyarrow` (or "
+                '`pip install "curriculum-toolkit[parquet]"`).'
             ) from error
         return pd.read_parquet(path)
     separator = "\t" if path.name.lower().endswith(".tsv") else ","
