@@ -59,7 +59,7 @@ def check_data(data, name="data"):
         parts = {"x": data}
     lengths = {}
     for part, value in parts.items():
-        if value is None:
+        if value is None or v.is_dataset(value):
             continue
         for label, array in _arrays(part, value):
             lengths[label] = _check_array(name, label, array)
