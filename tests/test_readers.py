@@ -653,3 +653,32 @@ def test_windows_of_a_series_fit_the_sequence_regressor(tmp_path):
     np.testing.assert_allclose(
         validation[0][0, :, 0], values[cut : cut + 12, 0]
     )
+
+
+def test_a_table_as_one_series_for_an_esn(tmp_path):
+    rows = {"t": [5, 4, 3, 2, 1, 0, 6, 7], "v": np.arange(8.0) ** 2}
+    pd.DataFrame(rows).to_csv(tmp_path / "s.csv", index=False)
+    config = sweep_config.check_config(
+        {
+            "recipe": "esn",
+            "data": {
+                "path": "s.csv",
+                "target": "v",
+                "time_index": "t",
+                "horizon": 2,
+                "validation": 0.5,
+            },
+        },
+        base_dir=tmp_path,
+    )
+    assert config["objective"] == "val_nrmse"
+    (x, y), (x_val, y_val), _ = read_source(config["data"], series=True)
+    ordered = np.array([25, 16, 9, 4, 1, 0, 36, 49], "float32")
+    np.testing.assert_array_equal(x[:, 0], ordered[:2])
+    np.testing.assert_array_equal(y[:, 0], ordered[2:4])
+    np.testing.assert_array_equal(x_val[:, 0], ordered[4:6])
+    np.testing.assert_array_equal(y_val[:, 0], ordered[6:8])
+    with pytest.raises(ValueError, match="row by row, without `lookback`"):
+        read_source({**config["data"], "lookback": 2}, series=True)
+    with pytest.raises(ValueError, match="leaves no inputs 4 rows ahead"):
+        read_source({**config["data"], "horizon": 4}, series=True)

@@ -178,8 +178,16 @@ def guess_format(path):
     )
 
 
-def read_source(source):
+def read_source(source, series=False):
     """Read a checked data mapping (see `check_source`).
+
+    Args:
+        source: dict, from `check_source`.
+        series: bool, read a table or `.npz` as one series for a model of
+            series (an ESN): the rows in time order, the validation part
+            the last rows, the target column(s) among the inputs, and the
+            targets `horizon` rows ahead of the inputs (`x_t ->
+            y_{t+horizon}`). Default: False.
 
     Returns:
         `((x, y), (x_val, y_val), info)`: NumPy arrays (a dict of arrays
@@ -190,8 +198,14 @@ def read_source(source):
     """
     kind = source["format"]
     validation = source["validation"]
+    if series and (source.get("lookback") or kind in ("images", "text")):
+        raise ValueError(
+            "Argument `data`: a model of series (an ESN) reads a table or "
+            "an .npz file row by row, without `lookback`. Received: "
+            f"format={kind!r}, lookback={source.get('lookback')!r}"
+        )
     read = _READERS[kind]
-    x, y, info = read(source, None)
+    x, y, info = read(dict(source, _series=series), None)
     held = None
     if isinstance(validation, dict):
         marks = readers.validation_marks(
@@ -199,15 +213,19 @@ def read_source(source):
         )
         train, held = readers.split_validation([x, y], None, marks=marks)
     elif isinstance(validation, str):
-        held = list(read(source, info, validation)[:2])
+        held = list(read(dict(source, _series=series), info, validation)[:2])
         train = [x, y]
     else:
-        in_time = not source["shuffle"] or bool(
-            source.get("time_index") or source.get("lookback")
+        in_time = (
+            series
+            or not source["shuffle"]
+            or bool(source.get("time_index") or source.get("lookback"))
         )
         train, held = readers.split_validation(
             [x, y], validation, seed=source["seed"], shuffle=not in_time
         )
+    if series:
+        train, held = _shifted(source, train), _shifted(source, held)
     if source.get("lookback"):
         train = list(_windows(source, *train))
         held = list(_windows(source, *held))
@@ -234,7 +252,7 @@ def _read_table(source, before, path=None):
         time_index=source["time_index"],
         categories=None if before is None else before["categories"],
         exclude=exclude,
-        target_as_feature=bool(source["lookback"]),
+        target_as_feature=bool(source["lookback"] or source["_series"]),
         format=source["format"],
     )
     return x, y, info
@@ -303,6 +321,19 @@ def _encode_text(source, train, held, info):
         parts.append([inputs, part[1]])
     info = {**info, "vocabulary": vocabulary}
     return parts[0], parts[1], info
+
+
+def _shifted(source, part):
+    """Inputs at `t`, targets at `t + horizon`, as 2-D series."""
+    x, y = part
+    horizon = v.check_positive_int("horizon", source["horizon"])
+    if len(x) <= horizon:
+        raise ValueError(
+            f"Argument `horizon`: a part of {len(x)} rows leaves no "
+            f"inputs {horizon} rows ahead. Received: horizon={horizon}"
+        )
+    y = y[:, None] if y.ndim == 1 else y
+    return [x[:-horizon], y[horizon:]]
 
 
 def _windows(source, x, y):

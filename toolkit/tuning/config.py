@@ -162,7 +162,10 @@ def check_config(config, source="config", base_dir=None):
             pathlib.Path(base_dir).resolve() / filled["directory"]
         )
     if filled["objective"] is None:
-        series = filled["data"] in SERIES_DATA
+        # `esn` is the toolkit's own model (see `recipes.config.MODELS`).
+        series = filled["data"] in SERIES_DATA or (
+            isinstance(filled["data"], dict) and filled["recipe"] == "esn"
+        )
         filled["objective"] = "val_nrmse" if series else "val_loss"
     if filled["project_name"] is None:
         filled["project_name"] = f"{filled['recipe']}_{data_name(filled)}"
@@ -291,10 +294,10 @@ def sweep_from_config(config, builder, default_space=None, verbose=1):
     spaces = resolve_space(config["space"], default_space)
     fixed = dict(config["fixed"] or {})
     if own:
-        train, validation, info = sources.read_source(config["data"])
-        if is_esn(builder):
-            train, validation = _as_series(train), _as_series(validation)
-        else:
+        train, validation, info = sources.read_source(
+            config["data"], series=is_esn(builder)
+        )
+        if not is_esn(builder):
             fixed = fit_recipe_to_data(builder, fixed, train, info, validation)
     else:
         train, validation = load_data(config["data"], config["data_options"])
@@ -379,11 +382,6 @@ def fit_recipe_to_data(builder, fixed, train, info=None, validation=None):
     if validation is not None:
         check_fits_model(model, *validation, "validation_data")
     return filled
-
-
-def _as_series(part):
-    x, y = part
-    return x, (y[:, None] if y.ndim == 1 else y)
 
 
 def _series_split(options):
