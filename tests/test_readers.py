@@ -589,10 +589,19 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("error, match, call", ERRORS)
-def test_errors(tmp_path, error, match, call):
-    with pytest.raises(error, match=match):
-        call(tmp_path)
+def _groups(size=12):
+    return [ERRORS[i : i + size] for i in range(0, len(ERRORS), size)]
+
+
+# Grouped (each case still raises on its own, in a folder of its own):
+# one test per case would spend most of its time in the seeding fixture.
+@pytest.mark.parametrize("group", range(len(_groups())))
+def test_errors(tmp_path, group):
+    for number, (error, match, call) in enumerate(_groups()[group]):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        with pytest.raises(error, match=match):
+            call(folder)
 
 
 def test_recipe_arguments_come_from_the_data(tmp_path):
