@@ -200,6 +200,18 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path):
     assert config["directory"] == str((tmp_path / "configs" / "out"))
     assert config["config_path"] == str(path.resolve())
     assert sweep_config.check_config(config)["data"] == config["data"]
+    assert sweep_config.describe_data(config) == (
+        f"{tmp_path.resolve() / 't.csv'} (csv, target label, 0.2 held out)"
+    )
+    assert sweep_config.describe_data({"data": "digits"}) == "digits"
+    path = _config_file(
+        tmp_path,
+        "../t.csv",
+        project_name=None,
+        data_options={"target": "label"},
+    )
+    config = sweep_config.load_config(path)
+    assert config["project_name"] == "mlp_classifier_t"
 
 
 @pytest.mark.parametrize("example", ["sweep_csv.yaml", "sweep_images.yaml"])
@@ -602,6 +614,15 @@ def test_errors(tmp_path, group):
         folder.mkdir()
         with pytest.raises(error, match=match):
             call(folder)
+
+
+def test_check_data_takes_sequences_of_their_own_lengths():
+    sequences = [np.zeros((5, 2)), np.zeros((3, 2))]
+    targets = [np.zeros((5, 1)), np.zeros((3, 1))]
+    assert check_data((sequences, targets))[0] is sequences
+    sequences[1][2, 0] = np.nan
+    with pytest.raises(ValueError, match=r"in x\[1\]; the first at row 2"):
+        check_data((sequences, targets))
 
 
 def test_recipe_arguments_come_from_the_data(tmp_path):

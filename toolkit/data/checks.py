@@ -62,7 +62,10 @@ def check_data(data, name="data"):
         if value is None or v.is_dataset(value):
             continue
         for label, array in _arrays(part, value):
-            lengths[label] = _check_array(name, label, array)
+            length = _check_array(name, label, array)
+            # A list may be an ESN's sequences, each of its own length.
+            if not isinstance(value, list):
+                lengths[label] = length
     if len(set(lengths.values())) > 1:
         raise ValueError(
             f"Argument `{name}` must have as many samples in each part. "

@@ -199,6 +199,27 @@ def data_name(config):
     return data
 
 
+def describe_data(config):
+    """One line naming a configuration's data, for the command's progress:
+    the shipped name, or the file and what is read from it."""
+    data = config["data"]
+    if not isinstance(data, dict):
+        return data
+    parts = [data["format"]]
+    if data.get("target") and data["format"] in ("csv", "parquet"):
+        parts.append(f"target {data['target']}")
+    if data.get("lookback"):
+        parts.append(f"windows of {data['lookback']}")
+    validation = data["validation"]
+    if isinstance(validation, float):
+        parts.append(f"{validation:g} held out")
+    elif isinstance(validation, dict):
+        parts.append(f"validation column {validation['column']}")
+    else:
+        parts.append(f"validation {pathlib.Path(validation).name}")
+    return f"{data['path']} ({', '.join(parts)})"
+
+
 def _looks_like_path(text, base_dir):
     path = pathlib.Path(text)
     if base_dir is not None and not path.is_absolute():
