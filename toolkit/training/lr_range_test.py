@@ -13,6 +13,7 @@ import numpy as np
 
 from toolkit import validation as v
 from toolkit._keras_compat import set_steps_per_execution
+from toolkit.data.checks import check_data
 from toolkit.training.lr_range_callback import LRRangeTest, check_learning_rate
 from toolkit.training.lr_suggestions import (
     _warn_if_edge_not_seen,
@@ -210,6 +211,7 @@ def lr_range_test(
         divergence_threshold=divergence_threshold,
     )
     check_learning_rate(model)
+    check_data(x if y is None else (x, y), "x")
     fit_kwargs = _range_test_fit_arguments(x, y, batch_size, finder.steps)
     snapshot = _Snapshot(model)
     try:

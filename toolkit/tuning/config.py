@@ -24,6 +24,17 @@ project_name: digits_mlp
 `space` may instead list spaces of `toolkit.tuning.search_spaces` with
 their arguments, e.g. `[{learning_rate: {max_value: 0.1}}, {dropout: {}}]`.
 
+`data` may instead name your own data: a path (a `.csv`, `.parquet`,
+`.npz`, `.txt` file or a folder of class folders) with `data_options`
+holding the keys of `toolkit.data.sources.SOURCE_KEYS`, or a mapping of
+them (`{path: my.csv, target: label, validation: 0.2}`, see
+`examples/sweep_csv.yaml`). Paths are relative to the configuration
+file's folder, and so is `directory` unless it is absolute. The recipe's
+shape arguments the data decide (`input_shape`, `num_classes`,
+`timesteps`, `features`, `outputs`, `vocabulary_size`) are filled in from
+the data unless `fixed` sets them, and the data are checked against the
+built model before any trial runs.
+
 `recipe: esn` with `data: mackey_glass` runs ESN trials (see
 `examples/sweep_mackey_glass.yaml`): the reservoir spaces are listed the
 same way (`[{reservoir: {units: {values: [50, 100]}}}]`), `fixed` may
@@ -36,6 +47,7 @@ import json
 import pathlib
 
 from toolkit import validation as v
+from toolkit.data import sources
 from toolkit.tuning import reservoir_spaces, search_spaces
 
 #: Keys a configuration may have, with their defaults (None: required).
@@ -104,17 +116,30 @@ def load_config(path):
             "The sweep configuration must be a .yaml, .yml or .json file. "
             f"Received: {path.name}"
         )
-    return check_config(config, source=str(path))
+    config = check_config(config, source=str(path), base_dir=path.parent)
+    config["config_path"] = str(path.resolve())
+    return config
 
 
-def check_config(config, source="config"):
-    """Check a configuration dict and return it with defaults filled in."""
+def check_config(config, source="config", base_dir=None):
+    """Check a configuration dict and return it with defaults filled in.
+
+    Args:
+        config: dict, the configuration.
+        source: str, where it came from, for the messages.
+            Default: `"config"`.
+        base_dir: str, path-like or None, the folder relative paths (of
+            `data` and `directory`) are read from: the configuration
+            file's (`load_config` passes it). Default: None (the current
+            directory).
+    """
     if not isinstance(config, dict):
         raise ValueError(
             f"{source}: a sweep configuration must be a mapping of keys "
             f"{sorted(KEYS)}. Received: {type(config).__name__}"
         )
-    unknown = sorted(set(config) - set(KEYS))
+    # `config_path` is what `load_config` adds to a checked configuration.
+    unknown = sorted(set(config) - set(KEYS) - {"config_path"})
     if unknown:
         raise ValueError(
             f"{source}: unknown keys {unknown}; allowed keys are {sorted(KEYS)}"
@@ -127,13 +152,79 @@ def check_config(config, source="config"):
     if missing:
         raise ValueError(f"{source}: missing required keys {missing}")
     filled = {**KEYS, **config}
-    v.check_choice("data", filled["data"], set(DATA))
+    filled["data"] = check_data_option(
+        filled["data"], filled["data_options"], base_dir
+    )
+    if isinstance(filled["data"], dict):
+        filled["data_options"] = {}
+    if base_dir is not None and isinstance(filled["directory"], str):
+        filled["directory"] = str(
+            pathlib.Path(base_dir).resolve() / filled["directory"]
+        )
     if filled["objective"] is None:
-        series = filled["data"] in SERIES_DATA
+        # `esn` is the toolkit's own model (see `recipes.config.MODELS`).
+        series = filled["data"] in SERIES_DATA or (
+            isinstance(filled["data"], dict) and filled["recipe"] == "esn"
+        )
         filled["objective"] = "val_nrmse" if series else "val_loss"
     if filled["project_name"] is None:
-        filled["project_name"] = f"{filled['recipe']}_{filled['data']}"
+        filled["project_name"] = f"{filled['recipe']}_{data_name(filled)}"
     return filled
+
+
+def check_data_option(data, options, base_dir=None):
+    """A shipped data set's name (kept), or a data source (a path or a
+    mapping, see `toolkit.data.check_source`) checked with its paths made
+    absolute from `base_dir`."""
+    if isinstance(data, str) and data in DATA:
+        return data
+    if isinstance(data, str) and not _looks_like_path(data, base_dir):
+        raise ValueError(
+            f"Argument `data` must be one of {sorted(DATA)}, a path to a "
+            "data file or folder (.csv, .parquet, .npz, .txt, a folder of "
+            "class folders) or a mapping with `path`. Received: "
+            f"data={data!r}"
+        )
+    if isinstance(data, str):
+        data = {"path": data, **dict(options or {})}
+    return sources.check_source(data, base_dir)
+
+
+def data_name(config):
+    """A short name of a configuration's data: the shipped name, or the
+    file's stem."""
+    data = config["data"]
+    if isinstance(data, dict):
+        return pathlib.Path(data["path"]).name.split(".")[0]
+    return data
+
+
+def describe_data(config):
+    """One line naming a configuration's data, for the command's progress:
+    the shipped name, or the file and what is read from it."""
+    data = config["data"]
+    if not isinstance(data, dict):
+        return data
+    parts = [data["format"]]
+    if data.get("target") and data["format"] in ("csv", "parquet"):
+        parts.append(f"target {data['target']}")
+    if data.get("lookback"):
+        parts.append(f"windows of {data['lookback']}")
+    validation = data["validation"]
+    if isinstance(validation, float):
+        parts.append(f"{validation:g} held out")
+    elif isinstance(validation, dict):
+        parts.append(f"validation column {validation['column']}")
+    else:
+        parts.append(f"validation {pathlib.Path(validation).name}")
+    return f"{data['path']} ({', '.join(parts)})"
+
+
+def _looks_like_path(text, base_dir):
+    path = pathlib.Path(text)
+    if base_dir is not None and not path.is_absolute():
+        path = pathlib.Path(base_dir) / path
+    return path.exists() or "/" in text or "." in path.name
 
 
 def resolve_space(space, default_space):
@@ -181,6 +272,9 @@ def load_data(name, options):
     """
     from toolkit.data import digits_split
 
+    if isinstance(name, dict):
+        train, validation, _ = sources.read_source(name)
+        return train, validation
     if name in SERIES_DATA:
         return _series_split(dict(options or {}))
     options = dict(options or {})
@@ -209,8 +303,9 @@ def sweep_from_config(config, builder, default_space=None, verbose=1):
     from toolkit.tuning.esn_trials import is_esn
     from toolkit.tuning.sweep import sweep
 
+    own = isinstance(config["data"], dict)
     series = config["data"] in SERIES_DATA
-    if callable(builder) and is_esn(builder) != series:
+    if callable(builder) and not own and is_esn(builder) != series:
         kind = "series" if is_esn(builder) else "images"
         allowed = SERIES_DATA if is_esn(builder) else IMAGE_DATA
         raise ValueError(
@@ -218,8 +313,15 @@ def sweep_from_config(config, builder, default_space=None, verbose=1):
             f"{list(allowed)}. Received: data={config['data']!r}"
         )
     spaces = resolve_space(config["space"], default_space)
-    train, validation = load_data(config["data"], config["data_options"])
     fixed = dict(config["fixed"] or {})
+    if own:
+        train, validation, info = sources.read_source(
+            config["data"], series=is_esn(builder)
+        )
+        if not is_esn(builder):
+            fixed = fit_recipe_to_data(builder, fixed, train, info, validation)
+    else:
+        train, validation = load_data(config["data"], config["data_options"])
     frame = sweep(
         builder,
         train,
@@ -244,6 +346,63 @@ def sweep_from_config(config, builder, default_space=None, verbose=1):
         generation=config["generation"],
     )
     return frame
+
+
+#: Recipe arguments the data decide, each from `(x, y, info)`.
+SHAPE_ARGUMENTS = {
+    "input_shape": lambda x, y, info: tuple(x.shape[1:]),
+    "num_classes": lambda x, y, info: info.get("num_classes"),
+    "timesteps": lambda x, y, info: x.shape[1] if x.ndim == 3 else None,
+    "features": lambda x, y, info: x.shape[2] if x.ndim == 3 else None,
+    "outputs": lambda x, y, info: 1 if y.ndim == 1 else y.shape[1],
+    "vocabulary_size": lambda x, y, info: (
+        len(info["vocabulary"]) if "vocabulary" in info else None
+    ),
+}
+
+
+def fit_recipe_to_data(builder, fixed, train, info=None, validation=None):
+    """`fixed` with the builder's shape arguments that it lacks filled in
+    from the data (see `SHAPE_ARGUMENTS`); then the builder's model, so
+    built, is checked against the data (`toolkit.data.check_fits_model`)
+    before any trial runs.
+
+    Args:
+        builder: a recipe builder (a function of keyword arguments).
+        fixed: dict of the builder arguments the configuration fixes.
+        train: `(x, y)`, the training data.
+        info: dict or None, what the reader found (`num_classes`,
+            `vocabulary`). Default: None.
+        validation: `(x_val, y_val)` or None, checked the same way.
+            Default: None.
+
+    Returns:
+        A new dict: `fixed` and the arguments found.
+    """
+    import inspect
+
+    import keras_tuner
+
+    from toolkit.data import check_data, check_fits_model
+
+    check_data(train, "data")
+    check_data(validation, "validation_data")
+    if isinstance(builder, keras_tuner.HyperModel) or not callable(builder):
+        return dict(fixed)
+    x, y = train
+    probe = x["tokens"] if isinstance(x, dict) else x
+    parameters = inspect.signature(builder).parameters
+    filled = dict(fixed)
+    for name, find in SHAPE_ARGUMENTS.items():
+        if name in parameters and name not in filled:
+            value = find(probe, y, info or {})
+            if value is not None:
+                filled[name] = value
+    model = builder(**filled)
+    check_fits_model(model, x, y, "data")
+    if validation is not None:
+        check_fits_model(model, *validation, "validation_data")
+    return filled
 
 
 def _series_split(options):

@@ -21,6 +21,7 @@ import keras_tuner
 
 from toolkit import validation as v
 from toolkit._keras_compat import set_oracle_seed
+from toolkit.data.checks import check_data
 from toolkit.tuning import records
 from toolkit.tuning.hypermodel import RecipeHyperModel
 from toolkit.tuning.median_stopping import MedianStopping
@@ -308,6 +309,8 @@ def sweep(
     from toolkit.tuning import esn_sweep
     from toolkit.tuning.esn_trials import ESNHyperModel, is_esn
 
+    check_data(data, "data")
+    check_data(validation_data, "validation_data")
     esn = is_esn(builder)
     tuner_class = TUNERS[v.check_choice("tuner", tuner, set(TUNERS))]
     if esn:
