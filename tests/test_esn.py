@@ -199,6 +199,16 @@ FIT_ERRORS = {
         lambda x, y: dict(x=x, y=np.full_like(y, np.inf)),
         "`y` contains NaN or inf",
     ),
+    "beyond-float32-input": (
+        lambda x, y: dict(
+            x=np.where(np.arange(50)[:, None] == 9, 1e39, x), y=y
+        ),
+        r"`x` holds values beyond the float32 range .*first at step 9",
+    ),
+    "beyond-float32-target": (
+        lambda x, y: dict(x=x, y=np.full_like(y, -1e300)),
+        r"`y` holds values beyond the float32 range",
+    ),
     "ridge": (
         lambda x, y: dict(x=x, y=y, ridge=-1.0),
         "`ridge` must be a finite number",

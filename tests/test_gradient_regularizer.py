@@ -157,3 +157,28 @@ REGULARIZER_ERRORS = {
 def test_errors(match):
     with pytest.raises(ValueError, match=match):
         REGULARIZER_ERRORS[match]()
+
+
+def test_mixed_bfloat16_trains_and_keeps_the_penalty_of_the_equation():
+    x, y = _data(n=8, steps=6)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = _model(gain=0.9)
+        model(x)
+        model.compile(keras.optimizers.SGD(0.01), "mse")
+        _, penalty, _ = model.loss_and_penalty(x, y)
+        history = model.fit(x, y, epochs=2, batch_size=8, verbose=0).history
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.cell.compute_dtype == "bfloat16"
+    # bfloat16 keeps 8 bits of mantissa: the reference within a few %
+    _, expected_penalty, _ = _numpy_bptt(model, x, y)
+    assert float(penalty) == pytest.approx(expected_penalty, rel=0.1, abs=1e-3)
+    assert np.all(np.isfinite(history["loss"] + history["flow_penalty"]))
+    assert history["loss"][1] != history["loss"][0]
+
+
+def test_other_backends_are_refused_at_construction(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ValueError, match="needs the TensorFlow backend.*'jax'"):
+        FlowRegularizedRNN(keras.layers.SimpleRNNCell(2))

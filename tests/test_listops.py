@@ -84,3 +84,79 @@ def test_encode_sequences():
 def test_errors(kwargs, name):
     with pytest.raises(ValueError, match=f"Argument `{name}`"):
         listops(**{"num_samples": 5, **kwargs})
+
+
+def _recursive_generate(rng, depth, max_depth, max_args, probability):
+    """The generator's definition, recursive (the reference)."""
+    operator = OPERATORS[rng.integers(len(OPERATORS))]
+    count = int(rng.integers(2, max_args + 1))
+    tokens, values = [operator], []
+    for _ in range(count):
+        if depth < max_depth and rng.random() < probability:
+            sub, value = _recursive_generate(
+                rng, depth + 1, max_depth, max_args, probability
+            )
+            tokens.extend(sub)
+        else:
+            value = int(rng.integers(10))
+            tokens.append(str(value))
+        values.append(value)
+    tokens.append("]")
+    return tokens, evaluate_listops(" ".join(tokens))
+
+
+@pytest.mark.parametrize(
+    "max_depth, max_args, probability", [(6, 5, 0.25), (3, 3, 0.6), (1, 4, 1)]
+)
+def test_iterative_generator_draws_as_the_recursive_one(
+    max_depth, max_args, probability
+):
+    expressions, trees, labels = listops(
+        30,
+        max_depth=max_depth,
+        max_args=max_args,
+        operator_probability=probability,
+        seed=5,
+    )
+    rng = np.random.default_rng(5)
+    for expression, tree, label in zip(expressions, trees, labels):
+        tokens, value = _recursive_generate(
+            rng, 1, max_depth, max_args, probability
+        )
+        assert expression == " ".join(tokens)
+        assert label == value
+        assert [t for t in tree.leaves()] == [t for t in tokens if t != "]"]
+
+
+class _ChainRng:
+    """Draws that nest the first argument of every operator and end every
+    other with a digit: a chain as deep as `max_depth` allows."""
+
+    def __init__(self):
+        self._nest = True
+
+    def integers(self, low, high=None):
+        return 2 if high is not None else 0  # 2 arguments; MAX; digit 0
+
+    def random(self):
+        self._nest = not self._nest
+        return 0.0 if not self._nest else 1.0
+
+
+def test_generator_reaches_depth_5000():
+    from toolkit.data.listops import _generate
+
+    tokens, value, tree = _generate(_ChainRng(), 5000, 2, 0.5)
+    expression = " ".join(tokens)
+    assert depth(expression) == 5000
+    assert value == evaluate_listops(expression) == 0
+    assert tree.height() == 5000
+    assert len(tree.leaves()) == 2 * 5000 + 1  # operators and digits
+
+
+def test_max_depth_2000_runs():
+    expressions, trees, labels = listops(
+        20, max_depth=2000, max_args=2, operator_probability=0.5, seed=0
+    )
+    assert [evaluate_listops(e) for e in expressions] == labels.tolist()
+    assert [t.height() for t in trees] == [depth(e) for e in expressions]

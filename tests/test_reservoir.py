@@ -161,6 +161,18 @@ def test_fit_step_trains_readout_only_unless_reservoir_made_trainable():
         ({"feedback_scaling": 0}, "`feedback_scaling` must be a number"),
         ({"activation": "nope"}, "`activation` must be the name"),
         ({"seed": 1.5}, "`seed` must be None or an int"),
+        ({"seed": -1}, r"`seed` must be None or an int >= 0.*seed=-1"),
+        ({"seed": np.int64(-1)}, r"`seed` must be None or an int >= 0"),
+        ({"spectral_radius": np.float64("inf")}, "`spectral_radius` must"),
+        ({"spectral_radius": float("nan")}, "`spectral_radius` must"),
+        ({"leak_rate": float("nan")}, "`leak_rate` must"),
+        ({"input_scaling": float("inf")}, r"`input_scaling` .*\(0, inf\)"),
+        ({"bias_scaling": float("inf")}, r"`bias_scaling` .*\[0, inf\)"),
+        ({"feedback_scaling": float("inf")}, "`feedback_scaling` must"),
+        (
+            {"recurrent_initializer": np.full((5, 5), 1e39)},
+            "`recurrent_initializer` must hold values within the float32",
+        ),
     ],
 )
 def test_argument_errors(kwargs, match):
@@ -335,3 +347,21 @@ def test_ridge_solve_for_another_penalty_keeps_the_sums():
             np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="`ridge` must be a finite"):
         solver.solve(-1.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"spectral_radius": float("inf")}, "`spectral_radius` must"),
+        ({"leak_rate": float("nan")}, "`leak_rate` must"),
+        ({"seed": -1}, "`seed` must be None or an int >= 0"),
+    ],
+)
+def test_redraw_refuses_infinite_scalings_and_negative_seeds(kwargs, match):
+    layer = Reservoir(8, connectivity=0.5, seed=0)
+    layer.build((None, None, 2))
+    before = [w.numpy() for w in layer.weights]
+    with pytest.raises(ValueError, match=match):
+        layer.redraw(**kwargs)
+    for old, weight in zip(before, layer.weights):
+        np.testing.assert_array_equal(old, weight.numpy())

@@ -212,3 +212,130 @@ def test_tree_dataset_errors(options, match):
     batch = encode_trees(trees, Vocabulary.from_trees(trees))
     with pytest.raises(ValueError, match=match):
         tree_dataset(batch, batch["root_labels"], **options)
+
+
+# Deep trees: the helpers are iterative; the recursive definitions below
+# are the reference on small trees.
+DEEP = 5000
+
+
+def _recursive_leaves(tree):
+    if tree.is_leaf:
+        return [tree.token]
+    return [t for c in tree.children for t in _recursive_leaves(c)]
+
+
+def _recursive_height(tree):
+    if tree.is_leaf:
+        return 0
+    return 1 + max(_recursive_height(c) for c in tree.children)
+
+
+def _recursive_str(tree):
+    label = "" if tree.label is None else f"{tree.label} "
+    if tree.is_leaf:
+        return f"({label}{tree.token})"
+    return (
+        f"({label}" + " ".join(_recursive_str(c) for c in tree.children) + ")"
+    )
+
+
+def _recursive_binarize(tree, factor):
+    if tree.is_leaf:
+        return Tree(tree.label, token=tree.token)
+    kids = [_recursive_binarize(c, factor) for c in tree.children]
+    if len(kids) == 1:
+        label = tree.label if tree.label is not None else kids[0].label
+        return Tree(label, kids[0].children, kids[0].token)
+    if factor == "left":
+        node = kids[0]
+        for kid in kids[1:-1]:
+            node = Tree(None, [node, kid])
+        return Tree(tree.label, [node, kids[-1]])
+    node = kids[-1]
+    for kid in reversed(kids[1:-1]):
+        node = Tree(None, [kid, node])
+    return Tree(tree.label, [kids[0], node])
+
+
+def _same_structure(a, b):
+    return _recursive_str(a) == _recursive_str(b) and (
+        [n.label for n in a.nodes()] == [n.label for n in b.nodes()]
+    )
+
+
+def _small_trees():
+    from toolkit.data import listops
+
+    trees = list(sentiment_treebank_sample()) + list(
+        listops(20, max_depth=4, seed=0)[1]
+    )
+    trees.append(parse_tree("(1 (2 (3 (4 a))) (0 b) (2 (1 c) (1 d) (1 e)))"))
+    return trees
+
+
+def test_iterative_helpers_match_recursive_definitions():
+    for tree in _small_trees():
+        assert tree.leaves() == _recursive_leaves(tree)
+        assert tree.height() == _recursive_height(tree)
+        assert str(tree) == _recursive_str(tree)
+        for factor in ("left", "right"):
+            ours = binarize(tree, factor)
+            assert _same_structure(ours, _recursive_binarize(tree, factor))
+            assert ours == _recursive_binarize(tree, factor)
+        if all(n.label is not None for n in tree.nodes()):
+            assert tree == parse_tree(str(tree))
+        assert tree != binarize(parse_tree("(1 (2 a) (2 b) (2 c))"))
+
+
+def test_equality_compares_labels_tokens_and_shapes():
+    base = parse_tree("(1 (2 a) (3 b))")
+    assert base == parse_tree("(1 (2 a) (3 b))")
+    assert base != parse_tree("(1 (2 a) (4 b))")
+    assert base != parse_tree("(1 (2 a) (3 c))")
+    assert base != parse_tree("(1 (2 a) (3 b) (3 b))")
+    assert base != "(1 (2 a) (3 b))"
+
+
+def _chain(depth):
+    """A tree of `depth` nested unary-free nodes: (0 (0 ... (1 x) y) y)."""
+    node = Tree(1, token="x")
+    for _ in range(depth):
+        node = Tree(0, [node, Tree(2, token="y")])
+    return node
+
+
+def test_helpers_work_at_depth_5000():
+    tree = _chain(DEEP)
+    assert tree.height() == DEEP
+    assert tree.leaves() == ["x"] + ["y"] * DEEP
+    text = str(tree)
+    assert text.startswith("(0 " * 3) and text.count("(") == 2 * DEEP + 1
+    assert parse_tree(text) == tree
+    assert repr(tree).startswith("Tree((0 (0 ")
+    assert binarize(tree) == tree  # already binary
+    vocab = Vocabulary.from_trees([tree])
+    assert vocab.tokens == ["[PAD]", "[UNK]", "y", "x"]
+    encoded = encode_trees([tree], vocab)
+    assert encoded["heights"].max() == DEEP
+    assert decode_trees(encoded, vocab)[0] == tree
+
+
+@pytest.mark.parametrize("factor", ["left", "right"])
+def test_flat_sentence_of_5000_tokens_binarises_and_encodes(factor):
+    words = [f"w{i}" for i in range(DEEP)]
+    flat = parse_tree("(1 " + " ".join(f"(2 {w})" for w in words) + ")")
+    binary = binarize(flat, factor)
+    assert binary.height() == DEEP - 1
+    assert binary.leaves() == words
+    assert all(len(n.children) in (0, 2) for n in binary.nodes())
+    encoded = encode_trees([binary], Vocabulary.from_trees([binary]))
+    assert encoded["tokens"].shape == (1, 2 * DEEP - 1)
+    assert encoded["heights"].max() == DEEP - 1
+    # left factoring nests to the left: the root's right child is the last
+    # word; right factoring mirrors it
+    inner, outer = (
+        binary.children if factor == "left" else binary.children[::-1]
+    )
+    assert outer.token == (words[-1] if factor == "left" else words[0])
+    assert inner.height() == DEEP - 2

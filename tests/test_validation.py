@@ -1,3 +1,6 @@
+import math
+
+import numpy as np
 import pytest
 
 from toolkit import validation as v
@@ -94,3 +97,35 @@ def test_is_dataset():
 
     assert v.is_dataset(tf.data.Dataset.range(3))
     assert not v.is_dataset([1, 2, 3])
+
+
+INTERVALS = [
+    (1.0, math.inf, True, True),  # written [1, inf], was the defect
+    (0.0, math.inf, False, False),
+    (-math.inf, 0.0, True, True),
+    (0.0, 1.0, True, True),
+]
+
+
+def test_in_range_refuses_non_finite_values_even_at_a_closed_inf():
+    for low, high, low_closed, high_closed in INTERVALS:
+        for bad in (math.inf, -math.inf, math.nan, np.inf):
+            with pytest.raises(ValueError, match="`tau` must be a number in"):
+                v.check_in_range("tau", bad, low, high, low_closed, high_closed)
+        inside = 0.0 if high <= 0.0 else 1.0
+        assert v.check_in_range("tau", inside, low, high) == inside
+
+
+def test_in_range_writes_infinite_bounds_open():
+    with pytest.raises(ValueError, match=r"in \[1, inf\)\. Received: tau=inf"):
+        v.check_in_range("tau", math.inf, 1.0, math.inf)
+    with pytest.raises(ValueError, match=r"in \(-inf, 0\]"):
+        v.check_in_range("tau", 1.0, -math.inf, 0.0)
+
+
+@pytest.mark.parametrize("argument", ["tau_min", "tau_max"])
+def test_leaky_cell_time_scales_refuse_inf(argument):
+    from toolkit.layers import LeakyCell
+
+    with pytest.raises(ValueError, match=rf"`{argument}` must be .*inf\)"):
+        LeakyCell(4, **{argument: math.inf})

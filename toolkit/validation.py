@@ -77,7 +77,11 @@ def check_in_range(name, value, low, high, low_closed=True, high_closed=True):
     """Return `value` as a float if it lies in the interval, else raise.
 
     The interval is written in the message the usual way, e.g. `[0, 1)`.
+    An infinite bound is always open: no argument may be infinite or NaN,
+    whatever `low_closed` and `high_closed` say.
     """
+    low_closed = low_closed and math.isfinite(low)
+    high_closed = high_closed and math.isfinite(high)
     interval = (
         ("[" if low_closed else "(")
         + f"{low:g}, {high:g}"
@@ -87,7 +91,11 @@ def check_in_range(name, value, low, high, low_closed=True, high_closed=True):
         f"Argument `{name}` must be a number in {interval}. "
         f"Received: {name}={value!r}"
     )
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+    ):
         raise ValueError(message)
     above = value >= low if low_closed else value > low
     below = value <= high if high_closed else value < high

@@ -1,5 +1,7 @@
 """Seeded generators of the classic reservoir-computing benchmark series."""
 
+import math
+
 import numpy as np
 
 from toolkit import validation as v
@@ -35,10 +37,10 @@ def mackey_glass(
     Args:
         n: int, number of samples returned.
         tau: float > 0, the delay. Default: 17.
-        a: float, the production rate. Default: 0.2.
-        b: float, the decay rate. Default: 0.1.
-        power: float, the exponent of the feedback. Default: 10.
-        x0: float, the centre of the initial history. Default: 1.2.
+        a: finite float, the production rate. Default: 0.2.
+        b: finite float, the decay rate. Default: 0.1.
+        power: finite float, the exponent of the feedback. Default: 10.
+        x0: finite float, the centre of the initial history. Default: 1.2.
         noise: float >= 0, the half-width of the history's random
             perturbation (0: constant history `x0`). Default: 0.1.
         dt: float > 0, the integration step; `tau` and `sampling` must be
@@ -69,6 +71,9 @@ def mackey_glass(
     noise = v.check_non_negative("noise", noise)
     for name, value in (("tau", tau), ("dt", dt), ("sampling", sampling)):
         v.check_positive(name, value)
+    # Any finite number is a valid rate, exponent or centre.
+    for name, value in (("a", a), ("b", b), ("power", power), ("x0", x0)):
+        v.check_in_range(name, value, -math.inf, math.inf)
     seed = v.check_seed(seed)
     lag = _whole_multiple("tau", tau, dt)
     every = _whole_multiple("sampling", sampling, dt)

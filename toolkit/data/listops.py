@@ -34,29 +34,44 @@ def _apply(operator, values):
     return sum(values) % 10
 
 
-def _generate(rng, depth, max_depth, max_args, operator_probability):
-    """A random operator node at `depth` (1 for the root): (tokens, value,
-    tree)."""
-    operator = OPERATORS[rng.integers(len(OPERATORS))]
-    count = int(rng.integers(2, max_args + 1))
-    tokens = [operator]
-    values = []
-    children = [Tree(None, token=operator)]
-    for _ in range(count):
-        if depth < max_depth and rng.random() < operator_probability:
-            sub_tokens, value, subtree = _generate(
-                rng, depth + 1, max_depth, max_args, operator_probability
-            )
-            tokens.extend(sub_tokens)
-        else:
+def _generate(rng, max_depth, max_args, operator_probability):
+    """A random expression: (tokens, value, tree).
+
+    An explicit stack of open operators instead of recursion, so that any
+    `max_depth` works; the draws come in the order of a depth-first
+    recursion (operator, argument count, then each argument in turn).
+    """
+    tokens = []
+
+    def open_operator():
+        operator = OPERATORS[rng.integers(len(OPERATORS))]
+        count = int(rng.integers(2, max_args + 1))
+        tokens.append(operator)
+        # [operator, arguments left, values, children]
+        return [operator, count, [], [Tree(None, token=operator)]]
+
+    stack = [open_operator()]
+    while True:
+        frame = stack[-1]
+        if frame[1]:
+            frame[1] -= 1
+            depth = len(stack)
+            if depth < max_depth and rng.random() < operator_probability:
+                stack.append(open_operator())
+                continue
             value = int(rng.integers(10))
             tokens.append(str(value))
-            subtree = Tree(value, token=str(value))
-        values.append(value)
-        children.append(subtree)
-    tokens.append(CLOSE)
-    value = _apply(operator, values)
-    return tokens, value, Tree(value, children)
+            frame[2].append(value)
+            frame[3].append(Tree(value, token=str(value)))
+            continue
+        operator, _, values, children = stack.pop()
+        tokens.append(CLOSE)
+        value = _apply(operator, values)
+        tree = Tree(value, children)
+        if not stack:
+            return tokens, value, tree
+        stack[-1][2].append(value)
+        stack[-1][3].append(tree)
 
 
 def listops(
@@ -115,7 +130,7 @@ def listops(
     expressions, trees, labels = [], [], []
     for _ in range(num_samples):
         tokens, value, tree = _generate(
-            rng, 1, max_depth, max_args, operator_probability
+            rng, max_depth, max_args, operator_probability
         )
         expressions.append(" ".join(tokens))
         trees.append(tree)

@@ -48,7 +48,19 @@ def as_sequences(name, value):
                 f"(sequence {i}, first at step {bad}); clean or impute the "
                 "series before fitting."
             )
-        checked.append(sequence.astype("float32"))
+        # Checked after the cast too: float64 values beyond the float32
+        # range would become infinite in the reservoir.
+        with np.errstate(over="ignore"):
+            single_precision = sequence.astype("float32")
+        if not np.all(np.isfinite(single_precision)):
+            bad = int(np.argmax(~np.isfinite(single_precision).all(axis=-1)))
+            raise ValueError(
+                f"Argument `{name}` holds values beyond the float32 range "
+                f"(|x| > {np.finfo('float32').max:.4g}) that the reservoir "
+                f"computes in (sequence {i}, first at step {bad}); rescale "
+                "the series before fitting."
+            )
+        checked.append(single_precision)
     return checked, single
 
 

@@ -40,7 +40,9 @@ class FlowRegularizedRNN(keras.Model):
     unrolls the cell step by step in Python (the sequence length must be
     fixed) and computes `T` vector-Jacobian products inside a second
     gradient tape, so one step costs roughly three times an unregularized
-    one. The training step is written for the TensorFlow backend.
+    one. The training step needs TensorFlow's nested gradient tapes: on
+    another backend the constructor raises a `ValueError` naming it. Under
+    mixed precision the penalty's norms are computed in float32.
 
     Args:
         cell: a Keras RNN cell (e.g. `keras.layers.SimpleRNNCell(32)`, or a
@@ -80,6 +82,14 @@ class FlowRegularizedRNN(keras.Model):
         epsilon=1e-12,
         **kwargs,
     ):
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                "`FlowRegularizedRNN` trains with TensorFlow's nested "
+                "gradient tapes (one vector-Jacobian product per step), so "
+                "it needs the TensorFlow backend. Received: "
+                f"backend={keras.backend.backend()!r} (set "
+                "KERAS_BACKEND=tensorflow)"
+            )
         super().__init__(**kwargs)
         if isinstance(cell, dict):
             cell = keras.layers.deserialize(cell)
@@ -233,5 +243,7 @@ def _norm(parts):
     """Per-sample Euclidean norm over a list of `(batch, n_i)` tensors."""
     total = 0.0
     for part in parts:
+        # float32 even under mixed precision: the loss it joins is float32
+        part = ops.cast(part, "float32")
         total = total + ops.sum(ops.square(part), axis=-1)
     return ops.sqrt(total)

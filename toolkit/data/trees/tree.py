@@ -27,9 +27,16 @@ class Tree:
 
     def leaves(self):
         """The tokens of the leaves, left to right."""
-        if self.is_leaf:
-            return [self.token]
-        return [t for child in self.children for t in child.leaves()]
+        # An explicit stack, not recursion: a tree may be thousands deep.
+        out = []
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            if node.is_leaf:
+                out.append(node.token)
+            else:
+                stack.extend(reversed(node.children))
+        return out
 
     def nodes(self):
         """Every node in post-order (children first, the root last)."""
@@ -45,29 +52,56 @@ class Tree:
         return out
 
     def height(self):
-        if self.is_leaf:
-            return 0
-        return 1 + max(child.height() for child in self.children)
+        """0 for a leaf, else 1 + the largest height of the children."""
+        heights = {}
+        for node in self.nodes():
+            heights[id(node)] = (
+                0
+                if node.is_leaf
+                else 1 + max(heights[id(c)] for c in node.children)
+            )
+        return heights[id(self)]
 
     def __len__(self):
         return len(self.nodes())
 
     def __eq__(self, other):
-        return (
-            isinstance(other, Tree)
-            and self.label == other.label
-            and self.token == other.token
-            and self.children == other.children
-        )
+        pairs = [(self, other)]
+        while pairs:
+            a, b = pairs.pop()
+            if not (
+                isinstance(b, Tree)
+                and a.label == b.label
+                and a.token == b.token
+                and len(a.children) == len(b.children)
+            ):
+                return False
+            pairs.extend(zip(a.children, b.children))
+        return True
 
     def __repr__(self):
         return f"Tree({self})"
 
     def __str__(self):
-        label = "" if self.label is None else f"{self.label} "
-        if self.is_leaf:
-            return f"({label}{self.token})"
-        return f"({label}" + " ".join(str(c) for c in self.children) + ")"
+        parts = []
+        # Items are nodes to open, or the text to write when one closes.
+        stack = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+                continue
+            label = "" if item.label is None else f"{item.label} "
+            if item.is_leaf:
+                parts.append(f"({label}{item.token})")
+                continue
+            parts.append(f"({label}")
+            stack.append(")")
+            for i, child in enumerate(reversed(item.children)):
+                stack.append(child)
+                if i < len(item.children) - 1:
+                    stack.append(" ")
+        return "".join(parts)
 
 
 def binarize(tree, factor="left"):
@@ -84,22 +118,32 @@ def binarize(tree, factor="left"):
         factor: `"left"` or `"right"`. Default: `"left"`.
     """
     v.check_choice("factor", factor, {"left", "right"})
-    if tree.is_leaf:
-        return Tree(tree.label, token=tree.token)
-    children = [binarize(c, factor) for c in tree.children]
+    # Post-order, children before parents: no recursion, any depth.
+    done = {}
+    for node in tree.nodes():
+        done[id(node)] = _binarize_node(
+            node, [done[id(c)] for c in node.children], factor
+        )
+    return done[id(tree)]
+
+
+def _binarize_node(node, children, factor):
+    """The binary copy of `node` given its children's binary copies."""
+    if node.is_leaf:
+        return Tree(node.label, token=node.token)
     if len(children) == 1:
         only = children[0]
-        label = tree.label if tree.label is not None else only.label
+        label = node.label if node.label is not None else only.label
         return Tree(label, only.children, only.token)
     if factor == "left":
-        node = children[0]
+        top = children[0]
         for child in children[1:-1]:
-            node = Tree(None, [node, child])
-        return Tree(tree.label, [node, children[-1]])
-    node = children[-1]
+            top = Tree(None, [top, child])
+        return Tree(node.label, [top, children[-1]])
+    top = children[-1]
     for child in reversed(children[1:-1]):
-        node = Tree(None, [child, node])
-    return Tree(tree.label, [children[0], node])
+        top = Tree(None, [child, top])
+    return Tree(node.label, [children[0], top])
 
 
 def balanced_tree(tokens, label=None):

@@ -18,9 +18,11 @@ loops over heights, calling the subclass's `compose` once per height:
   front of a buffer of child slots and writes its states into its
   parents' slots; the buffer shrinks level by level, so a step costs in
   proportion to the nodes still waiting (`_tensorflow_loop.py`);
-- on any backend (`_scatter_levels`, `keras.ops.while_loop`), each step
-  gathers from and scatters into one buffer of all `batch * max_nodes`
-  node states, a cost in proportion to the whole batch at every step.
+- on any backend (`_scatter_levels`, `keras.ops.fori_loop`, in static
+  shapes so that JAX can trace and differentiate it), each step composes
+  every row of one buffer of all `batch * max_nodes` node states and
+  keeps the rows of its height, a cost in proportion to the whole batch
+  at every step.
 
 Both give the same outputs and gradients. Subclasses implement `build`,
 `state_size`, `leaf_states` and `compose`.
@@ -127,44 +129,76 @@ class TreeComposer(keras.layers.Layer):
         return order, leaves, starts, ops.ones_like(starts), total
 
     def _scatter_levels(
-        self, flat_inputs, flat_children, order, leaves, starts, sizes, steps
+        self, flat_inputs, flat_children, flat_heights, max_nodes
     ):
-        """The portable loop: a buffer of every node's state, in the
-        nodes' own order, into which each step scatters its parents.
-        Returns the `(nodes, units)` outputs in the nodes' order."""
-        leaf_rows = ops.expand_dims(order[:leaves], -1)
-        leaf_states = self.leaf_states(
-            ops.take(flat_inputs, order[:leaves], axis=0)
+        """The portable loop, in static shapes (JAX traces nothing else):
+        a buffer of every node's state, in the nodes' own order. With
+        dynamic batching step `h` composes every row and keeps the result
+        in the rows of height `h`; without, step `s` composes the `s`-th
+        internal node in height order. The trip count is the largest
+        possible (a `fori_loop` over known bounds, which JAX can
+        differentiate) and the steps past the last one are skipped by a
+        `cond`. Returns the `(nodes, units)` outputs in the nodes' order."""
+        total = ops.shape(flat_heights)[0]
+        arity = flat_children.shape[-1]
+        leaf_states = ops.cast(
+            self.leaf_states(flat_inputs), self.compute_dtype
         )
-        leaf_states = ops.cast(leaf_states, self.compute_dtype)
-        buffer = ops.scatter(
-            leaf_rows,
+        buffer = ops.where(
+            ops.expand_dims(flat_heights == 0, -1),
             leaf_states,
-            (ops.shape(order)[0], leaf_states.shape[-1]),
+            ops.zeros_like(leaf_states),
         )
+        present = flat_children >= 0
+        kids = ops.maximum(flat_children, 0)
 
-        def body(step, buffer):
-            rows = ops.slice(
-                order,
-                ops.reshape(ops.take(starts, step), (1,)),
-                ops.reshape(ops.take(sizes, step), (1,)),
-            )
-            kids = ops.take(flat_children, rows, axis=0)
-            present = kids >= 0
-            states = ops.take(buffer, ops.maximum(kids, 0), axis=0)
-            mask = ops.cast(present, states.dtype)
+        def composed(buffer, kids, present):
+            mask = ops.cast(present, buffer.dtype)
+            states = ops.take(buffer, ops.reshape(kids, (-1,)), axis=0)
+            states = ops.reshape(states, (-1, arity, buffer.shape[-1]))
             states = states * ops.expand_dims(mask, -1)
-            parents = ops.cast(self.compose(states, mask), buffer.dtype)
-            buffer = ops.scatter_update(
-                buffer, ops.expand_dims(rows, -1), parents
-            )
-            return step + 1, buffer
+            return ops.cast(self.compose(states, mask), buffer.dtype)
 
-        _, buffer = ops.while_loop(
-            lambda step, buffer: step < steps,
-            body,
-            (ops.convert_to_tensor(0, "int32"), buffer),
-        )
+        if self.dynamic_batching:
+            tallest = ops.max(flat_heights)
+
+            def level(height, buffer):
+                parents = composed(buffer, kids, present)
+                rows = ops.expand_dims(flat_heights == height, -1)
+                return ops.where(rows, parents, buffer)
+
+            def body(step, buffer):
+                return ops.cond(
+                    step < tallest,
+                    lambda: level(step + 1, buffer),
+                    lambda: buffer,
+                )
+
+            buffer = ops.fori_loop(0, max_nodes - 1, body, buffer)
+            return self._outputs(buffer)
+
+        large = ops.max(flat_heights) + 1
+        key = ops.where(flat_heights > 0, flat_heights, large)
+        order = ops.cast(ops.argsort(key), "int32")
+        internal = ops.sum(ops.cast(flat_heights > 0, "int32"))
+
+        def node(step, buffer):
+            row = ops.reshape(ops.take(order, step), (1,))
+            parent = composed(
+                buffer,
+                ops.take(kids, row, axis=0),
+                ops.take(present, row, axis=0),
+            )
+            return ops.scatter_update(buffer, ops.expand_dims(row, -1), parent)
+
+        def step_body(step, buffer):
+            return ops.cond(
+                step < internal,
+                lambda: node(step, buffer),
+                lambda: buffer,
+            )
+
+        buffer = ops.fori_loop(0, total, step_body, buffer)
         return self._outputs(buffer)
 
     def _push_levels(
@@ -248,14 +282,14 @@ class TreeComposer(keras.layers.Layer):
         )
         flat_heights = ops.reshape(heights, (-1,))
         flat_inputs = ops.reshape(inputs, (-1, inputs.shape[-1]))
-        order, leaves, starts, sizes, steps = self._schedule(flat_heights)
         if self._tensorflow_loop and keras.backend.backend() == "tensorflow":
+            order, leaves, starts, sizes, _ = self._schedule(flat_heights)
             outputs = self._push_levels(
                 flat_inputs, flat_children, order, leaves, starts, sizes
             )
         else:
             outputs = self._scatter_levels(
-                flat_inputs, flat_children, order, leaves, starts, sizes, steps
+                flat_inputs, flat_children, flat_heights, max_nodes
             )
         # padding rows are zeros already: no node ever writes them
         nodes = ops.reshape(outputs, (batch, max_nodes, self.units))

@@ -46,6 +46,12 @@ def matrix_option(name, value):
             f"Argument `{name}` must hold finite values. Received: an "
             "array with NaN or infinite entries"
         )
+    if np.any(np.abs(array) > np.finfo("float32").max):
+        raise ValueError(
+            f"Argument `{name}` must hold values within the float32 range "
+            f"(|w| <= {np.finfo('float32').max:.4g}), the dtype of the "
+            "weights. Received: an array with larger entries"
+        )
     return array
 
 
