@@ -21,7 +21,7 @@ import keras_tuner
 
 from toolkit import validation as v
 from toolkit._keras_compat import set_oracle_seed
-from toolkit.tuning import records
+from toolkit.tuning import distributed, records
 from toolkit.tuning.hypermodel import RecipeHyperModel
 from toolkit.tuning.median_stopping import MedianStopping
 
@@ -81,6 +81,24 @@ class SweepTuner(keras_tuner.Tuner):
         self.training_seed = v.check_seed(training_seed)
         self.verbose = verbose
         super().__init__(hypermodel=hypermodel, **kwargs)
+        if distributed.is_worker():
+            # A worker stops, not fails, once its chief has ended.
+            self.oracle = distributed.WorkerOracle(
+                self.oracle, self.project_dir, self.tuner_id
+            )
+
+    def search(self, *fit_args, **fit_kwargs):
+        chief = distributed.is_chief()
+        if chief:
+            distributed.clear_chief_ended(self.project_dir)
+        super().search(*fit_args, **fit_kwargs)
+        if chief:
+            # Workers that find the chief gone read this and stop.
+            distributed.mark_chief_ended(
+                self.project_dir,
+                len(self.oracle.trials),
+                self.oracle.max_trials,
+            )
 
     def record_path(self, trial_id):
         """The record file of trial `trial_id`."""
