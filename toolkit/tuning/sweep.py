@@ -81,6 +81,8 @@ class SweepTuner(keras_tuner.Tuner):
         self.training_seed = v.check_seed(training_seed)
         self.verbose = verbose
         super().__init__(hypermodel=hypermodel, **kwargs)
+        if not distributed.is_worker():
+            self._conclude_ended_trials()
         if distributed.is_worker():
             # A worker stops, not fails, once its chief has ended.
             self.oracle = distributed.WorkerOracle(
@@ -125,6 +127,7 @@ class SweepTuner(keras_tuner.Tuner):
     def run_trial(self, trial, *args, **kwargs):
         path = self.record_path(trial.trial_id)
         callbacks = list(kwargs.pop("callbacks", None) or [])
+        callbacks.append(NaNTermination(path))
         if self.median_stopping is not None:
             callbacks.append(self._median_rule(path))
         if self.training_seed is not None:
@@ -133,18 +136,31 @@ class SweepTuner(keras_tuner.Tuner):
                 trial_seed(self.training_seed, trial.trial_id)
             )
         try:
-            result = super().run_trial(
-                trial, *args, callbacks=callbacks, **kwargs
-            )
-        except Exception as error:
-            self._finish(path, "failed", error)
-            raise
-        if records.metric_dicts(result):
-            # A `run_trial` of one's own returned its metrics (one dict,
-            # or one per execution or reservoir draw): keep them all.
-            records.update_record(path, draws=records.metric_dicts(result))
-        stopped = records.read_record(path).get("stopped_at_epoch")
-        self._finish(path, "stopped_early" if stopped else "completed")
+            try:
+                result = super().run_trial(
+                    trial, *args, callbacks=callbacks, **kwargs
+                )
+                nan = records.read_record(path).get("nan_at")
+                if nan is not None:
+                    raise keras_tuner.errors.FailedTrialError(
+                        f"The loss became NaN or infinite at epoch "
+                        f"{nan['epoch']}, batch {nan['batch']} (Keras's "
+                        "TerminateOnNaN stopped the trial)"
+                    )
+            except records.WriteError:
+                raise
+            except Exception as error:
+                self._finish(path, "failed", error)
+                raise
+            if records.metric_dicts(result):
+                # A `run_trial` of one's own returned its metrics (one dict,
+                # or one per execution or reservoir draw): keep them all.
+                records.update_record(path, draws=records.metric_dicts(result))
+            stopped = records.read_record(path).get("stopped_at_epoch")
+            self._finish(path, "stopped_early" if stopped else "completed")
+        except records.WriteError as error:
+            # Not a failed trial: no sweep can go on without its files.
+            raise keras_tuner.errors.FatalError(str(error)) from error
         return result
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
@@ -176,7 +192,10 @@ class SweepTuner(keras_tuner.Tuner):
         record = records.read_record(path)
         ended = time.time()
         record.update(
-            status=status,
+            # `status` follows in `on_trial_end`, once keras-tuner's oracle
+            # has saved the trial as ended: a kill between the two leaves
+            # the trial for `_conclude_ended_trials`, not for a rerun.
+            outcome=status,
             end=records.timestamp(ended),
             duration_s=round(ended - self._started, 3),
         )
@@ -186,9 +205,71 @@ class SweepTuner(keras_tuner.Tuner):
             ).strip()
             record["traceback"] = traceback.format_exc()
         records.write_record(path, record)
-        records.write_csv(self.project_dir)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        path = self.record_path(trial.trial_id)
+        try:
+            record = records.read_record(path)
+            outcome = record.pop("outcome", None)
+            if outcome is None:
+                # It raised before `run_trial` could say how it ended.
+                outcome = "completed" if _ended_well(trial) else "failed"
+                if outcome == "failed" and trial.message:
+                    record["error"] = trial.message.strip().splitlines()[-1]
+            record["status"] = outcome
+            records.write_record(path, record)
+            records.write_csv(self.project_dir)
+        except records.WriteError as error:
+            raise keras_tuner.errors.FatalError(str(error)) from error
         if self.verbose:
             _announce(record, self.oracle.objective.name)
+
+    def _conclude_ended_trials(self):
+        """Give their status to the records of trials the oracle saved as
+        ended before the process that ran them was killed."""
+        trials = getattr(self.oracle, "trials", {})
+        for record in records.load_records(self.project_dir):
+            trial = trials.get(record["trial_id"])
+            if (
+                record["status"] == "running"
+                and "outcome" in record
+                and trial is not None
+                and str(trial.status) in _ENDED
+            ):
+                record["status"] = record.pop("outcome")
+                records.write_record(
+                    self.record_path(record["trial_id"]), record
+                )
+
+
+class NaNTermination(keras.callbacks.TerminateOnNaN):
+    """Keras's `TerminateOnNaN` that also notes, in the trial's record,
+    where the loss stopped being finite (the sweep then marks the trial
+    failed with that reason).
+
+    Args:
+        record_path: str, the trial's record file.
+    """
+
+    def __init__(self, record_path):
+        super().__init__()
+        self.record_path = record_path
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and records.as_number(loss) is None:
+            records.update_record(
+                self.record_path,
+                nan_at={
+                    "epoch": getattr(self, "_epoch", 0) + 1,
+                    "batch": batch,
+                },
+            )
+        super().on_batch_end(batch, logs=logs)
 
 
 class RandomSearchSweep(SweepTuner, keras_tuner.RandomSearch):
@@ -376,6 +457,47 @@ def sweep(
     else:
         options["max_trials"] = max_trials
     options.update(tuner_options or {})
+    lock = None
+    if not distributed.is_worker():
+        # Two sweeps writing one folder would corrupt each other's trials.
+        lock = records.lock_path(directory, project_name)
+        records.acquire_lock(lock)
+    try:
+        return _run(
+            tuner_class,
+            hypermodel,
+            median_stopping,
+            seed,
+            verbose,
+            esn_options,
+            options,
+            callbacks,
+            early_stopping,
+            objective,
+            keras_objective,
+            fit_kwargs,
+        )
+    finally:
+        if lock is not None:
+            records.release_lock(lock)
+
+
+def _run(
+    tuner_class,
+    hypermodel,
+    median_stopping,
+    seed,
+    verbose,
+    esn_options,
+    options,
+    callbacks,
+    early_stopping,
+    objective,
+    keras_objective,
+    fit_kwargs,
+):
+    """Build the tuner and search (`sweep`, once its arguments are
+    checked and its lock is taken)."""
     search = tuner_class(
         hypermodel,
         median_stopping=median_stopping,
@@ -401,9 +523,25 @@ def sweep(
         )
     try:
         search.search(callbacks=trial_callbacks, verbose=0, **fit_kwargs)
-    finally:
-        frame = records.write_csv(search.project_dir)
-    return frame
+    except keras_tuner.errors.FatalError as error:
+        if isinstance(error.__cause__, records.WriteError):
+            # The disk is full or the folder unwritable: say so plainly.
+            raise error.__cause__ from None
+        raise
+    except BaseException:
+        try:
+            records.write_csv(search.project_dir)
+        except records.WriteError:
+            pass  # the first error says more
+        raise
+    return records.write_csv(search.project_dir)
+
+
+_ENDED = ("COMPLETED", "FAILED", "INVALID")
+
+
+def _ended_well(trial):
+    return str(trial.status) == "COMPLETED"
 
 
 def trial_seed(seed, trial_id):
