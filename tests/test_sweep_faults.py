@@ -4,9 +4,11 @@ worker's trial is rerun; a NaN loss fails its trial only; a full disk says
 so and keeps what was written; a killed fit resumes through Keras's
 `BackupAndRestore`."""
 
+import errno
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.tuning import records, sweep, trials_frame
+from toolkit.tuning import records, role_environment, sweep, trials_frame
 
 ROOT = __file__.rsplit("/tests/", 1)[0]
 
@@ -263,3 +265,245 @@ def test_lock_errors_and_release(tmp_path):
     with pytest.warns(UserWarning, match="no longer running"):
         records.acquire_lock(lock)
     assert json.loads(open(lock).read())["pid"] == os.getpid()
+
+
+def _poisoned(poison=0):
+    """A model whose loss is NaN from the first batch when `poison` is 1."""
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+
+    def loss(y_true, y_pred):
+        error = keras.ops.mean(keras.ops.square(y_true - y_pred))
+        return error + (keras.ops.log(-1.0) if poison == 1 else 0.0)
+
+    model.compile("sgd", loss)
+    return model
+
+
+def _poison_space(hp):
+    return {"poison": hp.Int("poison", 0, 2)}
+
+
+def test_nan_loss_fails_its_trial_with_the_reason_and_sweep_goes_on(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 4)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    frame = sweep(
+        _poisoned,
+        (x, y),
+        _poison_space,
+        max_trials=3,
+        epochs=3,
+        batch_size=8,
+        validation_data=(x, y),
+        directory=tmp_path,
+        project_name="p",
+        seed=3,
+        verbose=0,
+    )
+    frame = frame.set_index("poison")
+    assert frame.loc[1, "status"] == "failed"
+    assert (
+        "loss became NaN or infinite at epoch 1, batch 0"
+        in (frame.loc[1, "error"])
+    )
+    assert "TerminateOnNaN" in frame.loc[1, "error"]
+    # TerminateOnNaN stopped it in its first epoch.
+    assert frame.loc[1, "epochs"] == 1
+    assert list(frame.loc[[0, 2], "status"]) == ["completed"] * 2
+    assert list(frame.loc[[0, 2], "epochs"]) == [3, 3]
+    # The sweep went on after the failed trial.
+    assert int(frame.loc[1, "trial_id"]) < 2
+
+
+def test_full_disk_gives_a_clear_error_and_keeps_written_files(
+    tmp_path, monkeypatch
+):
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    options = dict(
+        space=_poison_space,
+        epochs=2,
+        batch_size=8,
+        validation_data=(x, y),
+        directory=tmp_path,
+        project_name="p",
+        seed=0,
+        verbose=0,
+        fixed=None,
+    )
+    sweep(_poisoned, (x, y), max_trials=1, **options)
+    project = tmp_path / "p"
+    csv_before = (project / "trials.csv").read_text()
+    record_before = (project / "records" / "trial_0.json").read_text()
+    writes = []
+    original = records.json.dump
+
+    def dump(*args, **kwargs):
+        writes.append(1)
+        if len(writes) >= 2:  # the second trial's first epoch
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(records.json, "dump", dump)
+    with pytest.raises(
+        records.WriteError, match=r"Could not write .*trial_1\.json: No space"
+    ) as info:
+        sweep(_poisoned, (x, y), max_trials=2, **options)
+    assert "files already written are kept" in str(info.value)
+    assert info.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert (project / "trials.csv").read_text() == csv_before
+    assert (project / "records" / "trial_0.json").read_text() == record_before
+    assert list(trials_frame(project)["status"][:1]) == ["completed"]
+    assert not list(project.rglob("*.tmp"))
+    # The lock was released: a sweep with room resumes.
+    frame = sweep(_poisoned, (x, y), max_trials=2, **options)
+    assert len(frame) == 2
+
+
+def test_unwritable_table_is_a_write_error(tmp_path, monkeypatch):
+    # Tests run as root, which chmod cannot stop: refuse the rename.
+    def refuse(source, target):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    (tmp_path / "records").mkdir()
+    records.write_record(records.record_path(tmp_path, "0"), _RECORD)
+    monkeypatch.setattr(records.os, "replace", refuse)
+    with pytest.raises(records.WriteError, match="trials.csv: Permission"):
+        records.write_csv(tmp_path)
+    monkeypatch.undo()
+    assert records.load_records(tmp_path) == [_RECORD]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+_RECORD = {
+    "trial_id": "0",
+    "status": "completed",
+    "hyperparameters": {"a": 1},
+    "history": {"loss": [1.0]},
+    "epochs": 1,
+}
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_killed_worker_restarted_reruns_its_trial_chief_survives(tmp_path):
+    # keras-tuner keeps a worker's trial as that worker's until it ends;
+    # the chief waits, and a worker restarted under the same id gets it.
+    script = _script(tmp_path)
+    port = _free_port()
+    base = {k: v for k, v in os.environ.items() if k != "FAULT"}
+    chief = subprocess.Popen(
+        [sys.executable, str(script)],
+        env={**base, **role_environment("chief", port=port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        worker = {**base, **role_environment("tuner0", port=port)}
+        killed = subprocess.run(
+            [sys.executable, str(script)],
+            env={**worker, "FAULT": "epoch:1"},
+            capture_output=True,
+            timeout=180,
+        )
+        assert killed.returncode == -signal.SIGKILL
+        assert chief.poll() is None  # the chief survives
+        restarted = subprocess.run(
+            [sys.executable, str(script)],
+            env=worker,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert restarted.returncode == 0, restarted.stderr[-3000:]
+        assert chief.wait(timeout=60) == 0
+    finally:
+        if chief.poll() is None:
+            chief.kill()
+            chief.wait()
+    project = tmp_path / "sweeps" / "p"
+    frame = trials_frame(project)
+    assert sorted(frame["trial_id"]) == ["0", "1", "2", "3"]
+    assert list(frame["status"]) == ["completed"] * 4
+    # Trial 0 ran twice: killed, then rerun by the restarted worker.
+    started = (tmp_path / "trials.log").read_text().split()
+    assert started == ["0", "0", "1", "2", "3"]
+
+
+FIT_SCRIPT = """
+import os, signal, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, {root!r})
+import keras
+import numpy as np
+
+sys.path.insert(0, {tests!r})
+from test_sweep_faults import fit_with_backup
+
+
+class Kill(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:  # after BackupAndRestore saved epoch 2
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+fit_with_backup({backup!r}, [Kill()])
+"""
+
+
+def fit_with_backup(backup_dir, callbacks=(), epochs=5):
+    """A tiny deterministic fit with Keras's BackupAndRestore; returns the
+    model and the (0-based) epochs it ran."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 4)).astype("float32")
+    y = x @ np.arange(1.0, 5.0, dtype="float32")[:, None]
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.05, momentum=0.9), "mse")
+    ran = []
+    seen = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: ran.append(epoch)
+    )
+    backup = keras.callbacks.BackupAndRestore(backup_dir)
+    model.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=8,
+        shuffle=False,
+        verbose=0,
+        callbacks=[backup, seen, *callbacks],
+    )
+    return model, ran
+
+
+@pytest.mark.slow
+def test_killed_fit_resumes_from_its_epoch_with_backup_and_restore(tmp_path):
+    backup = tmp_path / "backup"
+    script = tmp_path / "fit.py"
+    script.write_text(
+        textwrap.dedent(
+            FIT_SCRIPT.format(
+                root=ROOT, tests=f"{ROOT}/tests", backup=str(backup)
+            )
+        )
+    )
+    killed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, timeout=180
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert backup.exists()
+    resumed, ran = fit_with_backup(str(backup))
+    assert ran == [2, 3, 4]  # epochs 3 to 5, not from the start
+    assert not backup.exists()  # removed once the fit ended
+    # The same weights as a fit never interrupted (momentum restored too).
+    whole, ran = fit_with_backup(str(tmp_path / "other"))
+    assert ran == [0, 1, 2, 3, 4]
+    for got, want in zip(resumed.get_weights(), whole.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

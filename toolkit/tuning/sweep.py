@@ -111,6 +111,12 @@ class SweepTuner(keras_tuner.Tuner):
         path = pathlib.Path(self.record_path(trial.trial_id))
         path.parent.mkdir(parents=True, exist_ok=True)
         self._started = time.time()
+        history = {}
+        if path.exists():
+            cut_short = records.read_record(str(path))
+            if cut_short.get("status") == "running":
+                # Kept for BackupAndRestore; `on_epoch_end` drops what reruns.
+                history = cut_short.get("history", {})
         records.write_record(
             str(path),
             {
@@ -119,15 +125,16 @@ class SweepTuner(keras_tuner.Tuner):
                 "hyperparameters": _active_values(trial.hyperparameters),
                 "status": "running",
                 "start": records.timestamp(self._started),
-                "history": {},
-                "epochs": 0,
+                "history": history,
+                "epochs": len(next(iter(history.values()), [])),
             },
         )
 
     def run_trial(self, trial, *args, **kwargs):
         path = self.record_path(trial.trial_id)
         callbacks = list(kwargs.pop("callbacks", None) or [])
-        callbacks.append(NaNTermination(path))
+        if _has_epochs(self):
+            callbacks.append(NaNTermination(path))
         if self.median_stopping is not None:
             callbacks.append(self._median_rule(path))
         if self.training_seed is not None:
@@ -169,7 +176,10 @@ class SweepTuner(keras_tuner.Tuner):
         record = records.read_record(path)
         history = record.setdefault("history", {})
         for name, value in (logs or {}).items():
-            history.setdefault(name, []).append(records.as_number(value))
+            # Epochs from `epoch` on are redone: a trial rerun from its
+            # start, or resumed by BackupAndRestore after its last backup.
+            kept = history.get(name, [])[:epoch]
+            history[name] = kept + [records.as_number(value)]
         record["epochs"] = len(next(iter(history.values()), []))
         records.write_record(path, record)
 
@@ -538,6 +548,14 @@ def _run(
 
 
 _ENDED = ("COMPLETED", "FAILED", "INVALID")
+
+
+def _has_epochs(tuner):
+    """Whether `tuner`'s trials train by epochs (not ESN trials, which fit
+    in closed form and take no Keras callbacks)."""
+    from toolkit.tuning.esn_trials import ESNTuner
+
+    return not isinstance(tuner, ESNTuner)
 
 
 def _ended_well(trial):
