@@ -67,10 +67,12 @@ original_save = keras.Model.save_weights
 
 
 def save_weights(self, filepath, *args, **kwargs):
-    if seen.get("checkpoint", 0) + 1 == count and point == "checkpoint":
-        with open(filepath, "wb") as handle:
-            handle.write(b"half a checkpoint")
-    reach("checkpoint")
+    # keras-tuner's trial checkpoint, not BackupAndRestore's backup.
+    if "checkpoint" in os.path.basename(str(filepath)):
+        if seen.get("checkpoint", 0) + 1 == count and point == "checkpoint":
+            with open(filepath, "wb") as handle:
+                handle.write(b"half a checkpoint")
+        reach("checkpoint")
     return original_save(self, filepath, *args, **kwargs)
 
 
@@ -88,6 +90,10 @@ SweepTuner.on_trial_begin = on_trial_begin
 
 
 class Epochs(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        with open({log!r} + ".epochs", "a") as handle:
+            handle.write(f"{{epoch}}\\n")
+
     def on_epoch_end(self, epoch, logs=None):
         reach("epoch")
 
@@ -99,7 +105,7 @@ sweep(build_mlp_classifier, (x[:16], y[:16]), learning_rate_space,
       max_trials=4, epochs=2, batch_size=8, validation_data=(x[16:], y[16:]),
       directory={directory!r}, project_name="p", seed=0, verbose=0,
       fixed={{"input_shape": (4,), "num_classes": 2, "hidden_units": (2,)}},
-      callbacks=[Epochs()])
+      callbacks=[keras.callbacks.BackupAndRestore({backup!r}), Epochs()])
 """
 
 
@@ -112,6 +118,7 @@ def _script(tmp_path):
                 directory=str(tmp_path / "sweeps"),
                 log=str(tmp_path / "trials.log"),
                 paused=str(tmp_path / "PAUSED"),
+                backup=str(tmp_path / "backup"),
             )
         )
     )
@@ -145,14 +152,25 @@ def test_killed_anywhere_then_resumed_every_trial_exactly_once(tmp_path):
     script = _script(tmp_path)
     project = tmp_path / "sweeps" / "p"
     log = tmp_path / "trials.log"
-    # During an epoch, while a record is renamed into place, during a
-    # checkpoint (half a file left) and while trials.csv is renamed.
-    faults = ["epoch:3", "record:4", "checkpoint:2", "csv:1"]
+    epochs = tmp_path / "trials.log.epochs"
+    # Paused in trial 1's first epoch: a second sweep on its folder is
+    # refused, the first unharmed; then it is killed there.
+    first = _pause_and_refuse_a_second_sweep(script, tmp_path)
+    # Killed while a record is renamed into place, during a checkpoint
+    # (half a file left) and while trials.csv is renamed.
+    faults = ["record:4", "checkpoint:2", "csv:1"]
     for fault in faults:
+        if fault == "record:4":
+            # Killed after trial 1's first epoch was backed up: it goes on
+            # from its second (BackupAndRestore), not from the start.
+            assert epochs.read_text().split() == ["0", "1", "0"]
         before = _finished(project)
         lines = len(log.read_text().split()) if log.exists() else 0
         result = _run_script(script, fault)
         assert result.returncode == -signal.SIGKILL, (fault, result.stderr)
+        if fault == "record:4":
+            # The killed first sweep's lock was stale: taken over.
+            assert f"no longer running (pid {first})" in result.stderr
         # No finished trial was started again.
         assert not before & set(log.read_text().split()[lines:]), fault
         csv = project / "trials.csv"
@@ -169,16 +187,21 @@ def test_killed_anywhere_then_resumed_every_trial_exactly_once(tmp_path):
     assert sorted(table["trial_id"]) == ["0", "1", "2", "3"]
     assert list(table["status"]) == ["completed"] * 4
     assert table["best_val_loss"].notna().all()
+    assert epochs.read_text().split()[:4] == ["0", "1", "0", "1"]
+    # Every epoch of every trial is in its row, a resumed one's too.
+    assert list(table["epochs"]) == [2] * 4
+    assert table[["val_loss_epoch_1", "val_loss_epoch_2"]].notna().all(None)
     assert len(table) == len(trials_frame(project))
+    assert not os.path.exists(records.lock_path(project.parent, "p"))
     # A temporary file left by a kill is never read as a record.
     assert sorted(p.name for p in (project / "records").glob("*.json")) == [
         f"trial_{i}.json" for i in range(4)
     ]
 
 
-@pytest.mark.slow
-def test_second_sweep_on_the_folder_is_refused_and_stale_lock_taken(tmp_path):
-    script = _script(tmp_path)
+def _pause_and_refuse_a_second_sweep(script, tmp_path):
+    """Start the sweep, pause it in trial 1, check a second sweep on its
+    folder is refused and leaves it unharmed, SIGKILL it; its pid."""
     lock = records.lock_path(tmp_path / "sweeps", "p")
     first = subprocess.Popen(
         [sys.executable, str(script)],
@@ -192,7 +215,8 @@ def test_second_sweep_on_the_folder_is_refused_and_stale_lock_taken(tmp_path):
             assert first.poll() is None, "the first sweep ended early"
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        frame_before = (tmp_path / "sweeps" / "p" / "trials.csv").read_text()
+        csv = tmp_path / "sweeps" / "p" / "trials.csv"
+        before = csv.read_text()
         x = np.zeros((8, 4), "float32")
         with pytest.raises(RuntimeError, match=rf"pid {first.pid} on") as info:
             sweep(
@@ -203,51 +227,21 @@ def test_second_sweep_on_the_folder_is_refused_and_stale_lock_taken(tmp_path):
                 overwrite=True,
                 verbose=0,
             )
-        assert lock in str(info.value)
+        assert f"its lock file is {lock}" in str(info.value)
         # The first sweep's files are untouched (overwrite never ran).
-        csv = tmp_path / "sweeps" / "p" / "trials.csv"
-        assert csv.read_text() == frame_before
+        assert csv.read_text() == before
         assert json.loads(open(lock).read())["pid"] == first.pid
     finally:
         first.kill()
         first.wait()
     assert first.returncode == -signal.SIGKILL
-    # The lock of the killed sweep is stale: the resumed sweep takes it.
-    with pytest.warns(
-        UserWarning, match=rf"no longer running \(pid {first.pid}"
-    ):
-        result = _run_in_process_resume(script, tmp_path)
-    assert sorted(result["trial_id"]) == ["0", "1", "2", "3"]
-    assert not os.path.exists(lock)
+    return first.pid
 
 
 def _tiny(learning_rate=0.01):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     model.compile("sgd", "sparse_categorical_crossentropy")
     return model
-
-
-def _run_in_process_resume(script, tmp_path):
-    from recipes import build_mlp_classifier
-    from toolkit.tuning import learning_rate_space
-
-    rng = np.random.default_rng(0)
-    x = rng.random((24, 4)).astype("float32")
-    y = (x[:, 0] > 0.5).astype("int32")
-    return sweep(
-        build_mlp_classifier,
-        (x[:16], y[:16]),
-        learning_rate_space,
-        max_trials=4,
-        epochs=2,
-        batch_size=8,
-        validation_data=(x[16:], y[16:]),
-        directory=str(tmp_path / "sweeps"),
-        project_name="p",
-        seed=0,
-        verbose=0,
-        fixed={"input_shape": (4,), "num_classes": 2, "hidden_units": (2,)},
-    )
 
 
 def test_lock_errors_and_release(tmp_path):

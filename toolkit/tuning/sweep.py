@@ -33,11 +33,12 @@ class SweepTuner(keras_tuner.Tuner):
     It works through keras-tuner's hooks: `on_trial_begin` writes the
     trial's record (status `"running"`), `run_trial` adds `MedianStopping`,
     seeds the training and marks the record `"completed"`,
-    `"stopped_early"` or `"failed"` (then rewrites `trials.csv`), and
-    `on_epoch_end` appends each epoch's metrics to the record. A
-    `run_trial` of one's own further down the classes (`ESNTuner`'s) that
-    returns its metrics, a dict or one per execution or reservoir draw,
-    has them all in the record (`draws`).
+    `"stopped_early"` or `"failed"` (`on_trial_end` sets it, and rewrites
+    `trials.csv`, once keras-tuner's oracle has saved the trial as
+    ended), and its `EpochRecord` callback appends each epoch's metrics to
+    the record. A `run_trial` of one's own further down the classes
+    (`ESNTuner`'s) that returns its metrics, a dict or one per execution
+    or reservoir draw, has them all in the record (`draws`).
 
     On its own it takes any oracle, e.g.
     `SweepTuner(hypermodel, oracle=keras_tuner.oracles.RandomSearchOracle(
@@ -115,7 +116,7 @@ class SweepTuner(keras_tuner.Tuner):
         if path.exists():
             cut_short = records.read_record(str(path))
             if cut_short.get("status") == "running":
-                # Kept for BackupAndRestore; `on_epoch_end` drops what reruns.
+                # Kept for BackupAndRestore; `EpochRecord` drops what reruns.
                 history = cut_short.get("history", {})
         records.write_record(
             str(path),
@@ -134,6 +135,9 @@ class SweepTuner(keras_tuner.Tuner):
         path = self.record_path(trial.trial_id)
         callbacks = list(kwargs.pop("callbacks", None) or [])
         if _has_epochs(self):
+            # First, so an epoch is in the record before a BackupAndRestore
+            # among `callbacks` saves it.
+            callbacks.insert(0, EpochRecord(path))
             callbacks.append(NaNTermination(path))
         if self.median_stopping is not None:
             callbacks.append(self._median_rule(path))
@@ -169,19 +173,6 @@ class SweepTuner(keras_tuner.Tuner):
             # Not a failed trial: no sweep can go on without its files.
             raise keras_tuner.errors.FatalError(str(error)) from error
         return result
-
-    def on_epoch_end(self, trial, model, epoch, logs=None):
-        super().on_epoch_end(trial, model, epoch, logs=logs)
-        path = self.record_path(trial.trial_id)
-        record = records.read_record(path)
-        history = record.setdefault("history", {})
-        for name, value in (logs or {}).items():
-            # Epochs from `epoch` on are redone: a trial rerun from its
-            # start, or resumed by BackupAndRestore after its last backup.
-            kept = history.get(name, [])[:epoch]
-            history[name] = kept + [records.as_number(value)]
-        record["epochs"] = len(next(iter(history.values()), []))
-        records.write_record(path, record)
 
     def _median_rule(self, path):
         objective = self.oracle.objective
@@ -251,6 +242,31 @@ class SweepTuner(keras_tuner.Tuner):
                 records.write_record(
                     self.record_path(record["trial_id"]), record
                 )
+
+
+class EpochRecord(keras.callbacks.Callback):
+    """Appends each epoch's metrics to a trial's record.
+
+    Epochs from the one just ended on replace those the record had: a
+    trial rerun from its start, or resumed by Keras's `BackupAndRestore`
+    after its last backup, redoes them.
+
+    Args:
+        record_path: str, the trial's record file.
+    """
+
+    def __init__(self, record_path):
+        super().__init__()
+        self.record_path = record_path
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = records.read_record(self.record_path)
+        history = record.setdefault("history", {})
+        for name, value in (logs or {}).items():
+            kept = history.get(name, [])[:epoch]
+            history[name] = kept + [records.as_number(value)]
+        record["epochs"] = len(next(iter(history.values()), []))
+        records.write_record(self.record_path, record)
 
 
 class NaNTermination(keras.callbacks.TerminateOnNaN):
