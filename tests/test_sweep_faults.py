@@ -171,8 +171,15 @@ def test_killed_anywhere_then_resumed_every_trial_exactly_once(tmp_path):
         if fault == "record:4":
             # The killed first sweep's lock was stale: taken over.
             assert f"no longer running (pid {first})" in result.stderr
+            # Killed after the oracle saved trial 1 as ended, before its
+            # record said so: the next run concludes it, not reruns it.
+            cut = records.read_record(records.record_path(project, "1"))
+            assert (cut["status"], cut["outcome"]) == ("running", "completed")
         # No finished trial was started again.
         assert not before & set(log.read_text().split()[lines:]), fault
+        if fault == "checkpoint:2":
+            assert "1" not in log.read_text().split()[lines:]
+            assert "1" in _finished(project)
         csv = project / "trials.csv"
         if csv.exists():
             table = pd.read_csv(csv)

@@ -5,7 +5,9 @@ Every trial of `sweep` writes `<project_dir>/records/trial_<id>.json`: its
 hyperparameters, every metric at every epoch, its status, start and end
 times and, if it raised, the error. The files are written whole and
 renamed into place, so a reader never sees half a record, and processes
-sharing the folder (a distributed sweep's workers) never clash.
+sharing the folder (a distributed sweep's workers) never clash; a file
+that cannot be written raises `WriteError` naming it. `acquire_lock` and
+`release_lock` keep a second sweep out of a folder in use.
 """
 
 import datetime

@@ -9,6 +9,13 @@ table. Run again with the same `directory` and `project_name`,
 keras-tuner reloads its oracle: finished trials are kept, the trial that
 was running is run again (its record is overwritten, never duplicated),
 and the search goes on to `max_trials`.
+
+Under faults: every file is written whole or not at all (a temporary
+file renamed into place); a trial is marked ended only once keras-tuner's
+oracle has saved it so, so a kill never reruns a finished trial; a lock
+file beside the project folder keeps a second sweep out; a NaN loss fails
+its trial (Keras's `TerminateOnNaN`); a file that cannot be written stops
+the sweep with a `records.WriteError` naming it.
 """
 
 import pathlib
@@ -412,6 +419,20 @@ def sweep(
 
     Returns:
         A pandas DataFrame with one row per trial (see `trials_frame`).
+
+    Raises:
+        RuntimeError: another sweep runs in this folder: its lock file
+            `<directory>/<project_name>.lock` names its pid (a dead
+            process's lock is taken over with a warning). A distributed
+            sweep's workers take no lock.
+        toolkit.tuning.records.WriteError: a record or `trials.csv` could
+            not be written (a full disk, an unwritable folder); the files
+            already written are kept.
+
+    A trial whose loss turns NaN or infinite is stopped by Keras's
+    `TerminateOnNaN` and recorded `"failed"` with that reason; the sweep
+    goes on. Pass `keras.callbacks.BackupAndRestore(folder)` in
+    `callbacks` to resume a killed trial from its last finished epoch.
 
     Example:
 
