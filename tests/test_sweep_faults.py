@@ -508,3 +508,13 @@ def test_killed_fit_resumes_from_its_epoch_with_backup_and_restore(tmp_path):
     assert ran == [0, 1, 2, 3, 4]
     for got, want in zip(resumed.get_weights(), whole.get_weights()):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_lock_that_keeps_vanishing_is_an_error(tmp_path, monkeypatch):
+    # Created and removed by others between every try: give up, say so.
+    def exists(*args):
+        raise FileExistsError(errno.EEXIST, "exists")
+
+    monkeypatch.setattr(records.os, "open", exists)
+    with pytest.raises(RuntimeError, match="Could not take the sweep lock"):
+        records.acquire_lock(records.lock_path(tmp_path, "p"))
