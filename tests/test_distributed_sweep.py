@@ -1,13 +1,26 @@
 """A chief and two workers, separate processes on 127.0.0.1, finish a
-small sweep with every trial run exactly once."""
+small sweep with every trial run exactly once; a worker whose chief has
+ended stops cleanly, one whose chief never came up fails."""
 
+import os
 import socket
+import subprocess
 import sys
 import textwrap
 
+import grpc
+import keras_tuner
+import numpy as np
 import pytest
 
-from toolkit.tuning import launch_local, role_environment, trials_frame
+from toolkit.tuning import (
+    distributed,
+    launch_local,
+    learning_rate_space,
+    role_environment,
+    sweep,
+    trials_frame,
+)
 
 ROOT = __file__.rsplit("/tests/", 1)[0]
 
@@ -98,3 +111,117 @@ def test_role_environment():
 def test_errors(match, call):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.slow
+def test_worker_started_after_the_chief_ended_stops_cleanly(tmp_path):
+    # keras-tuner's chief shuts its server once every trial is handed out
+    # and its workers have left; a late worker must stop, not wait or fail.
+    log = tmp_path / "trainings.log"
+    script = tmp_path / "sweep_script.py"
+    script.write_text(
+        textwrap.dedent(
+            SCRIPT.format(
+                root=ROOT, log=str(log), directory=str(tmp_path / "sweeps")
+            )
+        )
+    )
+    port = _free_port()
+    codes = launch_local(
+        [sys.executable, str(script)], workers=1, port=port, timeout=300
+    )
+    assert codes == {"chief": 0, "tuner0": 0}
+    project = tmp_path / "sweeps" / "p"
+    assert (project / distributed.CHIEF_ENDED).exists()
+    late = subprocess.run(
+        [sys.executable, str(script)],
+        env={**os.environ, **role_environment("tuner9", port=port)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert late.returncode == 0, late.stderr[-2000:]
+    assert "the chief at 127.0.0.1:" in late.stdout
+    assert "has ended" in late.stdout
+    frame = trials_frame(project)
+    assert sorted(frame["trial_id"]) == ["0", "1", "2"]
+    assert set(frame["tuner_id"]) == {"tuner0"}
+    assert log.read_text().split() == ["tuner0"] * 3
+
+
+def test_worker_without_a_chief_fails_after_the_wait(tmp_path, monkeypatch):
+    from recipes import build_mlp_classifier
+
+    monkeypatch.setattr(distributed, "CHIEF_WAIT_S", 2)
+    for name, value in role_environment("tuner0", port=_free_port()).items():
+        monkeypatch.setenv(name, value)
+    x = np.zeros((8, 4), "float32")
+    y = np.zeros(8, "int64")
+    with pytest.raises(ConnectionError, match="No chief answered at"):
+        sweep(
+            build_mlp_classifier,
+            (x, y),
+            learning_rate_space,
+            max_trials=1,
+            epochs=1,
+            validation_data=(x, y),
+            directory=str(tmp_path),
+            fixed={"input_shape": (4,), "hidden_units": (2,), "num_classes": 2},
+            verbose=0,
+        )
+    assert not (tmp_path / "sweep" / distributed.CHIEF_ENDED).exists()
+
+
+class _Unavailable(grpc.RpcError):
+    def code(self):
+        return grpc.StatusCode.UNAVAILABLE
+
+
+class _ClosingClient:
+    """An oracle client whose chief closes the stream in the middle of a
+    call, as keras-tuner's chief does when it shuts its server."""
+
+    max_trials = 3
+
+    def create_trial(self, tuner_id):
+        raise _Unavailable("Stream removed")
+
+
+@pytest.fixture
+def listening_port():
+    from concurrent import futures
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield port
+    server.stop(None)
+
+
+@pytest.mark.parametrize("ended", [True, False], ids=["ended", "crashed"])
+def test_worker_cut_off_mid_call(tmp_path, monkeypatch, listening_port, ended):
+    monkeypatch.setattr(distributed, "ENDED_GRACE_S", 0.5)
+    for name, value in role_environment("tuner0", port=listening_port).items():
+        monkeypatch.setenv(name, value)
+    assert distributed.is_worker() and not distributed.is_chief()
+    oracle = distributed.WorkerOracle(_ClosingClient(), str(tmp_path), "w0")
+    if not ended:
+        # No chief_ended.json: the chief died, the worker fails as
+        # keras-tuner's does.
+        with pytest.raises(grpc.RpcError):
+            oracle.create_trial("w0")
+        return
+    distributed.mark_chief_ended(str(tmp_path), 3, 3)
+    trial = oracle.create_trial("w0")
+    assert trial.status == keras_tuner.engine.trial.TrialStatus.STOPPED
+    assert oracle.max_trials == 3
+
+
+def test_stale_chief_ended_of_a_smaller_sweep_is_ignored(tmp_path):
+    distributed.mark_chief_ended(str(tmp_path), 3, 3)
+    assert distributed.chief_ended(str(tmp_path), 3)["trials"] == 3
+    assert distributed.chief_ended(str(tmp_path), None)["trials"] == 3
+    assert distributed.chief_ended(str(tmp_path), 5) is None
+    distributed.clear_chief_ended(str(tmp_path))
+    distributed.clear_chief_ended(str(tmp_path))
+    assert distributed.chief_ended(str(tmp_path)) is None

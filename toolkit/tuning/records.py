@@ -5,7 +5,9 @@ Every trial of `sweep` writes `<project_dir>/records/trial_<id>.json`: its
 hyperparameters, every metric at every epoch, its status, start and end
 times and, if it raised, the error. The files are written whole and
 renamed into place, so a reader never sees half a record, and processes
-sharing the folder (a distributed sweep's workers) never clash.
+sharing the folder (a distributed sweep's workers) never clash; a file
+that cannot be written raises `WriteError` naming it. `acquire_lock` and
+`release_lock` keep a second sweep out of a folder in use.
 """
 
 import datetime
@@ -46,12 +48,40 @@ def read_record(path):
         return json.load(handle)
 
 
+class WriteError(OSError):
+    """A sweep file could not be written (a full disk, a read-only or
+    unwritable folder). The files already written are left as they were."""
+
+
+def write_whole(path, write):
+    """Write a file with `write(temporary_path)` and rename it onto `path`
+    (same folder), so `path` is the old file or the new one, never half
+    of one; an `OSError` is raised again as a `WriteError` naming `path`."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise WriteError(
+            error.errno,
+            f"Could not write {path}: {error.strerror or error}. The "
+            "files already written are kept; free space or fix the "
+            "folder's permissions and run the sweep again to resume",
+        ) from error
+
+
 def write_record(path, record):
     """Store `record` at `path`, whole or not at all."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w") as handle:
-        json.dump(record, handle, indent=1)
-    os.replace(temporary, path)
+
+    def write(temporary):
+        with open(temporary, "w") as handle:
+            json.dump(record, handle, indent=1)
+
+    write_whole(path, write)
 
 
 def update_record(path, **fields):
@@ -189,9 +219,9 @@ def write_csv(project_dir):
     """Write `trials_frame(project_dir)` to `<project_dir>/trials.csv`."""
     frame = trials_frame(project_dir)
     path = pathlib.Path(project_dir) / CSV_NAME
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    frame.to_csv(temporary, index=False)
-    os.replace(temporary, path)
+    write_whole(
+        str(path), lambda temporary: frame.to_csv(temporary, index=False)
+    )
     frame.attrs["csv"] = str(path)
     return frame
 
@@ -208,3 +238,91 @@ def timestamp(seconds):
     return datetime.datetime.fromtimestamp(
         seconds, tz=datetime.timezone.utc
     ).isoformat(timespec="seconds")
+
+
+LOCK_SUFFIX = ".lock"
+
+
+def lock_path(directory, project_name):
+    """The lock file of the sweep `<directory>/<project_name>`: beside
+    the project folder, so `overwrite` (which deletes that folder) keeps
+    it."""
+    return str(pathlib.Path(directory) / f"{project_name}{LOCK_SUFFIX}")
+
+
+def acquire_lock(path):
+    """Take the sweep lock at `path` for this process.
+
+    Raises `RuntimeError` naming the lock file and the process holding it
+    if a live process on this machine (or any process on another machine,
+    which cannot be checked) holds it. A lock whose process has died is
+    taken over with a warning.
+    """
+    import socket
+    import warnings
+
+    host = socket.gethostname()
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    mine = json.dumps({"pid": os.getpid(), "host": host})
+    for _ in range(3):
+        try:
+            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            holder = _lock_holder(path)
+            if holder is None:
+                continue  # released between the two calls
+            if holder.get("pid") == os.getpid() and holder.get("host") == host:
+                return
+            held = holder and (
+                holder.get("host") != host or _alive(holder.get("pid"))
+            )
+            if held:
+                raise RuntimeError(
+                    f"Another sweep (pid {holder.get('pid')} on "
+                    f"{holder.get('host')}) is running in this sweep's "
+                    f"folder: its lock file is {path}. Wait for it to end, "
+                    "give this one another `project_name` or directory, "
+                    "or, if no such process runs, delete the lock file. "
+                    "(A distributed sweep's workers take no lock: set "
+                    "KERASTUNER_TUNER_ID to run one.)"
+                ) from None
+            warnings.warn(
+                f"Taking over the lock file {path} of a sweep that is no "
+                f"longer running (pid {holder.get('pid')}).",
+                stacklevel=3,
+            )
+            os.remove(path)
+            continue
+        with os.fdopen(handle, "w") as lock:
+            lock.write(mine)
+        return
+    raise RuntimeError(f"Could not take the sweep lock file {path}.")
+
+
+def release_lock(path):
+    """Remove the lock at `path` if this process holds it."""
+    holder = _lock_holder(path)
+    if holder is not None and holder.get("pid") == os.getpid():
+        os.remove(path)
+
+
+def _lock_holder(path):
+    try:
+        with open(path) as handle:
+            return json.loads(handle.read() or "{}")
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return {}  # half-written by a process killed while taking it
+
+
+def _alive(pid):
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

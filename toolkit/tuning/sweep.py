@@ -9,6 +9,13 @@ table. Run again with the same `directory` and `project_name`,
 keras-tuner reloads its oracle: finished trials are kept, the trial that
 was running is run again (its record is overwritten, never duplicated),
 and the search goes on to `max_trials`.
+
+Under faults: every file is written whole or not at all (a temporary
+file renamed into place); a trial is marked ended only once keras-tuner's
+oracle has saved it so, so a kill never reruns a finished trial; a lock
+file beside the project folder keeps a second sweep out; a NaN loss fails
+its trial (Keras's `TerminateOnNaN`); a file that cannot be written stops
+the sweep with a `records.WriteError` naming it.
 """
 
 import pathlib
@@ -22,7 +29,7 @@ import keras_tuner
 from toolkit import validation as v
 from toolkit._keras_compat import set_oracle_seed
 from toolkit.data.checks import check_data
-from toolkit.tuning import records
+from toolkit.tuning import distributed, records
 from toolkit.tuning.hypermodel import RecipeHyperModel
 from toolkit.tuning.median_stopping import MedianStopping
 
@@ -34,11 +41,12 @@ class SweepTuner(keras_tuner.Tuner):
     It works through keras-tuner's hooks: `on_trial_begin` writes the
     trial's record (status `"running"`), `run_trial` adds `MedianStopping`,
     seeds the training and marks the record `"completed"`,
-    `"stopped_early"` or `"failed"` (then rewrites `trials.csv`), and
-    `on_epoch_end` appends each epoch's metrics to the record. A
-    `run_trial` of one's own further down the classes (`ESNTuner`'s) that
-    returns its metrics, a dict or one per execution or reservoir draw,
-    has them all in the record (`draws`).
+    `"stopped_early"` or `"failed"` (`on_trial_end` sets it, and rewrites
+    `trials.csv`, once keras-tuner's oracle has saved the trial as
+    ended), and its `EpochRecord` callback appends each epoch's metrics to
+    the record. A `run_trial` of one's own further down the classes
+    (`ESNTuner`'s) that returns its metrics, a dict or one per execution
+    or reservoir draw, has them all in the record (`draws`).
 
     On its own it takes any oracle, e.g.
     `SweepTuner(hypermodel, oracle=keras_tuner.oracles.RandomSearchOracle(
@@ -82,6 +90,26 @@ class SweepTuner(keras_tuner.Tuner):
         self.training_seed = v.check_seed(training_seed)
         self.verbose = verbose
         super().__init__(hypermodel=hypermodel, **kwargs)
+        if not distributed.is_worker():
+            self._conclude_ended_trials()
+        if distributed.is_worker():
+            # A worker stops, not fails, once its chief has ended.
+            self.oracle = distributed.WorkerOracle(
+                self.oracle, self.project_dir, self.tuner_id
+            )
+
+    def search(self, *fit_args, **fit_kwargs):
+        chief = distributed.is_chief()
+        if chief:
+            distributed.clear_chief_ended(self.project_dir)
+        super().search(*fit_args, **fit_kwargs)
+        if chief:
+            # Workers that find the chief gone read this and stop.
+            distributed.mark_chief_ended(
+                self.project_dir,
+                len(self.oracle.trials),
+                self.oracle.max_trials,
+            )
 
     def record_path(self, trial_id):
         """The record file of trial `trial_id`."""
@@ -92,6 +120,12 @@ class SweepTuner(keras_tuner.Tuner):
         path = pathlib.Path(self.record_path(trial.trial_id))
         path.parent.mkdir(parents=True, exist_ok=True)
         self._started = time.time()
+        history = {}
+        if path.exists():
+            cut_short = records.read_record(str(path))
+            if cut_short.get("status") == "running":
+                # Kept for BackupAndRestore; `EpochRecord` drops what reruns.
+                history = cut_short.get("history", {})
         records.write_record(
             str(path),
             {
@@ -100,14 +134,19 @@ class SweepTuner(keras_tuner.Tuner):
                 "hyperparameters": _active_values(trial.hyperparameters),
                 "status": "running",
                 "start": records.timestamp(self._started),
-                "history": {},
-                "epochs": 0,
+                "history": history,
+                "epochs": len(next(iter(history.values()), [])),
             },
         )
 
     def run_trial(self, trial, *args, **kwargs):
         path = self.record_path(trial.trial_id)
         callbacks = list(kwargs.pop("callbacks", None) or [])
+        if _has_epochs(self):
+            # First, so an epoch is in the record before a BackupAndRestore
+            # among `callbacks` saves it.
+            callbacks.insert(0, EpochRecord(path))
+            callbacks.append(NaNTermination(path))
         if self.median_stopping is not None:
             callbacks.append(self._median_rule(path))
         if self.training_seed is not None:
@@ -116,29 +155,32 @@ class SweepTuner(keras_tuner.Tuner):
                 trial_seed(self.training_seed, trial.trial_id)
             )
         try:
-            result = super().run_trial(
-                trial, *args, callbacks=callbacks, **kwargs
-            )
-        except Exception as error:
-            self._finish(path, "failed", error)
-            raise
-        if records.metric_dicts(result):
-            # A `run_trial` of one's own returned its metrics (one dict,
-            # or one per execution or reservoir draw): keep them all.
-            records.update_record(path, draws=records.metric_dicts(result))
-        stopped = records.read_record(path).get("stopped_at_epoch")
-        self._finish(path, "stopped_early" if stopped else "completed")
+            try:
+                result = super().run_trial(
+                    trial, *args, callbacks=callbacks, **kwargs
+                )
+                nan = records.read_record(path).get("nan_at")
+                if nan is not None:
+                    raise keras_tuner.errors.FailedTrialError(
+                        f"The loss became NaN or infinite at epoch "
+                        f"{nan['epoch']}, batch {nan['batch']} (Keras's "
+                        "TerminateOnNaN stopped the trial)"
+                    )
+            except records.WriteError:
+                raise
+            except Exception as error:
+                self._finish(path, "failed", error)
+                raise
+            if records.metric_dicts(result):
+                # A `run_trial` of one's own returned its metrics (one dict,
+                # or one per execution or reservoir draw): keep them all.
+                records.update_record(path, draws=records.metric_dicts(result))
+            stopped = records.read_record(path).get("stopped_at_epoch")
+            self._finish(path, "stopped_early" if stopped else "completed")
+        except records.WriteError as error:
+            # Not a failed trial: no sweep can go on without its files.
+            raise keras_tuner.errors.FatalError(str(error)) from error
         return result
-
-    def on_epoch_end(self, trial, model, epoch, logs=None):
-        super().on_epoch_end(trial, model, epoch, logs=logs)
-        path = self.record_path(trial.trial_id)
-        record = records.read_record(path)
-        history = record.setdefault("history", {})
-        for name, value in (logs or {}).items():
-            history.setdefault(name, []).append(records.as_number(value))
-        record["epochs"] = len(next(iter(history.values()), []))
-        records.write_record(path, record)
 
     def _median_rule(self, path):
         objective = self.oracle.objective
@@ -159,7 +201,10 @@ class SweepTuner(keras_tuner.Tuner):
         record = records.read_record(path)
         ended = time.time()
         record.update(
-            status=status,
+            # `status` follows in `on_trial_end`, once keras-tuner's oracle
+            # has saved the trial as ended: a kill between the two leaves
+            # the trial for `_conclude_ended_trials`, not for a rerun.
+            outcome=status,
             end=records.timestamp(ended),
             duration_s=round(ended - self._started, 3),
         )
@@ -169,9 +214,96 @@ class SweepTuner(keras_tuner.Tuner):
             ).strip()
             record["traceback"] = traceback.format_exc()
         records.write_record(path, record)
-        records.write_csv(self.project_dir)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        path = self.record_path(trial.trial_id)
+        try:
+            record = records.read_record(path)
+            outcome = record.pop("outcome", None)
+            if outcome is None:
+                # It raised before `run_trial` could say how it ended.
+                outcome = "completed" if _ended_well(trial) else "failed"
+                if outcome == "failed" and trial.message:
+                    record["error"] = trial.message.strip().splitlines()[-1]
+            record["status"] = outcome
+            records.write_record(path, record)
+            records.write_csv(self.project_dir)
+        except records.WriteError as error:
+            raise keras_tuner.errors.FatalError(str(error)) from error
         if self.verbose:
             _announce(record, self.oracle.objective.name)
+
+    def _conclude_ended_trials(self):
+        """Give their status to the records of trials the oracle saved as
+        ended before the process that ran them was killed."""
+        trials = getattr(self.oracle, "trials", {})
+        for record in records.load_records(self.project_dir):
+            trial = trials.get(record["trial_id"])
+            if (
+                record["status"] == "running"
+                and "outcome" in record
+                and trial is not None
+                and str(trial.status) in _ENDED
+            ):
+                record["status"] = record.pop("outcome")
+                records.write_record(
+                    self.record_path(record["trial_id"]), record
+                )
+
+
+class EpochRecord(keras.callbacks.Callback):
+    """Appends each epoch's metrics to a trial's record.
+
+    Epochs from the one just ended on replace those the record had: a
+    trial rerun from its start, or resumed by Keras's `BackupAndRestore`
+    after its last backup, redoes them.
+
+    Args:
+        record_path: str, the trial's record file.
+    """
+
+    def __init__(self, record_path):
+        super().__init__()
+        self.record_path = record_path
+
+    def on_epoch_end(self, epoch, logs=None):
+        record = records.read_record(self.record_path)
+        history = record.setdefault("history", {})
+        for name, value in (logs or {}).items():
+            kept = history.get(name, [])[:epoch]
+            history[name] = kept + [records.as_number(value)]
+        record["epochs"] = len(next(iter(history.values()), []))
+        records.write_record(self.record_path, record)
+
+
+class NaNTermination(keras.callbacks.TerminateOnNaN):
+    """Keras's `TerminateOnNaN` that also notes, in the trial's record,
+    where the loss stopped being finite (the sweep then marks the trial
+    failed with that reason).
+
+    Args:
+        record_path: str, the trial's record file.
+    """
+
+    def __init__(self, record_path):
+        super().__init__()
+        self.record_path = record_path
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and records.as_number(loss) is None:
+            records.update_record(
+                self.record_path,
+                nan_at={
+                    "epoch": getattr(self, "_epoch", 0) + 1,
+                    "batch": batch,
+                },
+            )
+        super().on_batch_end(batch, logs=logs)
 
 
 class RandomSearchSweep(SweepTuner, keras_tuner.RandomSearch):
@@ -291,6 +423,20 @@ def sweep(
     Returns:
         A pandas DataFrame with one row per trial (see `trials_frame`).
 
+    Raises:
+        RuntimeError: another sweep runs in this folder: its lock file
+            `<directory>/<project_name>.lock` names its pid (a dead
+            process's lock is taken over with a warning). A distributed
+            sweep's workers take no lock.
+        toolkit.tuning.records.WriteError: a record or `trials.csv` could
+            not be written (a full disk, an unwritable folder); the files
+            already written are kept.
+
+    A trial whose loss turns NaN or infinite is stopped by Keras's
+    `TerminateOnNaN` and recorded `"failed"` with that reason; the sweep
+    goes on. Pass `keras.callbacks.BackupAndRestore(folder)` in
+    `callbacks` to resume a killed trial from its last finished epoch.
+
     Example:
 
     ```python
@@ -361,6 +507,47 @@ def sweep(
     else:
         options["max_trials"] = max_trials
     options.update(tuner_options or {})
+    lock = None
+    if not distributed.is_worker():
+        # Two sweeps writing one folder would corrupt each other's trials.
+        lock = records.lock_path(directory, project_name)
+        records.acquire_lock(lock)
+    try:
+        return _run(
+            tuner_class,
+            hypermodel,
+            median_stopping,
+            seed,
+            verbose,
+            esn_options,
+            options,
+            callbacks,
+            early_stopping,
+            objective,
+            keras_objective,
+            fit_kwargs,
+        )
+    finally:
+        if lock is not None:
+            records.release_lock(lock)
+
+
+def _run(
+    tuner_class,
+    hypermodel,
+    median_stopping,
+    seed,
+    verbose,
+    esn_options,
+    options,
+    callbacks,
+    early_stopping,
+    objective,
+    keras_objective,
+    fit_kwargs,
+):
+    """Build the tuner and search (`sweep`, once its arguments are
+    checked and its lock is taken)."""
     search = tuner_class(
         hypermodel,
         median_stopping=median_stopping,
@@ -386,9 +573,33 @@ def sweep(
         )
     try:
         search.search(callbacks=trial_callbacks, verbose=0, **fit_kwargs)
-    finally:
-        frame = records.write_csv(search.project_dir)
-    return frame
+    except keras_tuner.errors.FatalError as error:
+        if isinstance(error.__cause__, records.WriteError):
+            # The disk is full or the folder unwritable: say so plainly.
+            raise error.__cause__ from None
+        raise
+    except BaseException:
+        try:
+            records.write_csv(search.project_dir)
+        except records.WriteError:
+            pass  # the first error says more
+        raise
+    return records.write_csv(search.project_dir)
+
+
+_ENDED = ("COMPLETED", "FAILED", "INVALID")
+
+
+def _has_epochs(tuner):
+    """Whether `tuner`'s trials train by epochs (not ESN trials, which fit
+    in closed form and take no Keras callbacks)."""
+    from toolkit.tuning.esn_trials import ESNTuner
+
+    return not isinstance(tuner, ESNTuner)
+
+
+def _ended_well(trial):
+    return str(trial.status) == "COMPLETED"
 
 
 def trial_seed(seed, trial_id):
