@@ -127,7 +127,7 @@ def _sweep(args):
         codes = launch_local(command, workers=args.workers, port=args.port)
         print("exit codes:", codes)
         return max(codes.values())
-    arguments = prepare_config(config, verbose=1)
+    arguments = prepare_config(config, verbose=1, source=args.config)
     role = os.environ.get("KERASTUNER_TUNER_ID")
     print(
         f"Sweep {config['project_name']!r}: recipe {config['recipe']}, "
@@ -309,7 +309,7 @@ def _lr_find(args):
         min_lr=args.min_lr,
         max_lr=args.max_lr,
     )
-    print(f"tested {len(result.lrs)} steps; suggested learning rates:")
+    print(f"tested {result.steps} steps; suggested learning rates:")
     for rule, lr in result.suggestions.items():
         default = " (default)" if rule == result.rule else ""
         print(f"{rule:>14}: {lr:.3g}{default}")

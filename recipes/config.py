@@ -68,10 +68,13 @@ def run_config(config, verbose=1):
     return sweep_from_config(config, builder, default_space, verbose=verbose)
 
 
-def prepare_config(config, verbose=1):
+def prepare_config(config, verbose=1, source="config"):
     """The `sweep` keyword arguments of a checked configuration with the
     recipe it names: its data loaded and the recipe checked against the
     configuration (`toolkit.tuning.config.sweep_arguments`), so that every
-    error of the configuration is raised before the first trial."""
+    error of the configuration is raised before the first trial. `source`
+    (str, where it came from) starts the messages."""
     builder, default_space = resolve_recipe(config["recipe"])
-    return sweep_arguments(config, builder, default_space, verbose=verbose)
+    return sweep_arguments(
+        config, builder, default_space, verbose=verbose, source=source
+    )

@@ -451,11 +451,14 @@ def sweep_from_config(config, builder, default_space=None, verbose=1):
     )
 
 
-def sweep_arguments(config, builder, default_space=None, verbose=1):
+def sweep_arguments(
+    config, builder, default_space=None, verbose=1, source="config"
+):
     """The keyword arguments of `sweep` for a checked configuration, with
     its data loaded and the recipe checked against it (`check_recipe`):
     every error of the configuration is raised here, before any trial.
-    Arguments as for `sweep_from_config`.
+    Arguments as for `sweep_from_config`; `source` (str, where the
+    configuration came from) starts the messages. Default: `"config"`.
     """
     from toolkit.tuning.esn_trials import is_esn
 
@@ -469,7 +472,7 @@ def sweep_arguments(config, builder, default_space=None, verbose=1):
         )
     spaces = resolve_space(config["space"], default_space)
     train, validation = load_data(config["data"], config["data_options"])
-    check_recipe(config, builder, spaces, validation)
+    check_recipe(config, builder, spaces, validation, source=source)
     fixed = dict(config["fixed"] or {})
     return dict(
         builder=builder,
