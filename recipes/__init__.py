@@ -6,6 +6,8 @@ Every builder takes the same compile options (`optimizer`, `loss`,
 see `check_compile_options`.
 """
 
+# First: the `toolkit` command hides TensorFlow's start-up lines.
+from recipes import _startup  # noqa: F401, I001
 from recipes.compile_options import COMPILE_OPTIONS, check_compile_options
 from recipes.reservoir import esn_search_space
 from recipes.sequence import build_sequence_regressor, build_sequence_tagger

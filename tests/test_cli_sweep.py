@@ -47,7 +47,7 @@ def test_sweep_command_runs_resumes_and_plots(tmp_path, capsys):
     assert cli.main(["sweep", path]) == 0
     printed = capsys.readouterr().out
     assert "trial 0 completed" in printed
-    assert "2 trials; table:" in printed
+    assert "trials.csv (2 trials)" in printed
     project = tmp_path / "sweeps" / "cli"
     frame = pd.read_csv(project / "trials.csv")
     assert len(frame) == 2 and set(frame["status"]) == {"completed"}

@@ -112,11 +112,7 @@ def test_recipe_hypermodel_merges_fixed_spaces_and_dotted_keys():
     hypermodel = RecipeHyperModel(
         builder,
         [learning_rate_space, nested],
-        fixed={
-            "units": 8,
-            "cell_options": {"peephole": True},
-            "learning_rate": 0.5,
-        },
+        fixed={"units": 8, "cell_options": {"peephole": True}},
     )
     hp = keras_tuner.HyperParameters()
     built = hypermodel.build(hp)

@@ -123,7 +123,12 @@ def check_non_negative(name, value):
 
 def check_choice(name, value, allowed):
     """Return `value` if it is one of `allowed`, else raise."""
-    if value not in allowed:
+    try:
+        known = value in allowed
+    except TypeError:
+        # An unhashable value (a list, a dict) is none of a set's members.
+        known = False
+    if not known:
         raise ValueError(
             f"Argument `{name}` must be one of {sorted(allowed)!r}. "
             f"Received: {name}={value!r}"

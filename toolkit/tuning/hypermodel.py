@@ -10,10 +10,19 @@ class RecipeHyperModel(keras_tuner.HyperModel):
     with values drawn by search-space functions.
 
     `build(hp)` starts from `fixed`, then merges the dict each function of
-    `spaces` returns (later wins) and calls `builder(**arguments)`. A key
-    with a dot, `"a.b"`, sets `arguments["a"]["b"]`, so a space can reach a
-    nested dict argument such as `cell_options`. Recipes take no `hp`:
-    this class is the only bridge between them and keras-tuner.
+    `spaces` returns (a later space wins over an earlier one) and calls
+    `builder(**arguments)`. A key with a dot, `"a.b"`, sets
+    `arguments["a"]["b"]`, so a space can reach a nested dict argument
+    such as `cell_options`. Recipes take no `hp`: this class is the only
+    bridge between them and keras-tuner.
+
+    An argument is either fixed or searched, never both: a space that
+    returns a key of `fixed` (or a key inside a fixed dict, `"a.b"` with
+    `fixed={"a": {"b": ...}}`) is an error, raised when the hypermodel is
+    made (the spaces are called once with their default values), since
+    the trial's record would show a searched value the model never used.
+    To pin one argument of a bundled space, list the spaces it is made of
+    without the one that sets it.
 
     Args:
         builder: a function returning a compiled `keras.Model`, e.g.
@@ -65,19 +74,55 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         self.builder = builder
         self.spaces = spaces
         self.fixed = dict(fixed or {})
+        for key in self.fixed:
+            if not isinstance(key, str):
+                raise TypeError(
+                    "Argument `fixed` must have string keys (builder "
+                    f"argument names). Received: key {key!r}"
+                )
+        # Up front: an argument both fixed and searched fails here.
+        self.arguments(keras_tuner.HyperParameters())
 
     def arguments(self, hp):
         """The builder arguments for `hp` (what `build` passes on)."""
         arguments = {}
         for key, value in self.fixed.items():
             _set(arguments, key, value)
+        pinned = set(_paths(self.fixed))
         for space in self.spaces:
             for key, value in call_space(space, hp).items():
+                both = [
+                    path
+                    for path in pinned
+                    if path == key
+                    or path.startswith(key + ".")
+                    or key.startswith(path + ".")
+                ]
+                if both:
+                    raise ValueError(
+                        f"Argument `fixed` sets {sorted(both)[0]!r}, which "
+                        f"the search space "
+                        f"{getattr(space, '__name__', space)!r} also "
+                        f"searches as {key!r}: an argument is fixed or "
+                        "searched, not both. Remove it from `fixed` or "
+                        f"from the spaces. Received: fixed={self.fixed!r}"
+                    )
                 _set(arguments, key, value)
         return arguments
 
     def build(self, hp):
         return self.builder(**self.arguments(hp))
+
+
+def _paths(fixed, prefix=""):
+    """The dotted path of every value `fixed` sets (into dict values)."""
+    for key, value in fixed.items():
+        path = f"{prefix}{key}"
+        children = isinstance(value, dict) and value
+        if children and all(isinstance(k, str) for k in value):
+            yield from _paths(value, prefix=path + ".")
+        else:
+            yield path
 
 
 def _set(arguments, key, value):
