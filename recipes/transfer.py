@@ -3,10 +3,11 @@ with its own preprocessing inside, under a new classification head.
 
 `build_image_classifier` makes the model every fine-tuning step of the
 toolkit works on: raw 0-255 images in, the backbone (named `"backbone"`)
-called in inference mode, a new head after it. `image_backbone` gives the
-two pieces on their own. Weights come from Keras's own download and cache
-(`weights="imagenet"`), from a local file, or not at all (`None`); with no
-network the ImageNet route fails at once and says where to put the file.
+with its BatchNorm layers in inference mode, a new head after it.
+`image_backbone` gives the two pieces on their own. Weights come from
+Keras's own download and cache (`weights="imagenet"`), from a local file,
+or not at all (`None`); with no network the ImageNet route fails at once
+and says where to put the file.
 """
 
 import os
@@ -179,7 +180,8 @@ def image_backbone(
 
     Returns:
         `(backbone_model, preprocessing_layer)`: the functional backbone,
-        named `"backbone"`, and an `ImagePreprocessing` layer named
+        named `"backbone"`, its BatchNorm layers frozen (see
+        `freeze_batch_normalization`), and an `ImagePreprocessing` layer named
         `"preprocessing"` in the backbone's mode.
 
     Raises:
@@ -220,7 +222,39 @@ def image_backbone(
     # Renamed after building: EfficientNet and ConvNeXt name their weights
     # file after the model.
     model.name = "backbone"
+    freeze_batch_normalization(model)
     return model, ImagePreprocessing(mode, name="preprocessing")
+
+
+def freeze_batch_normalization(model):
+    """Set every `BatchNormalization` layer of `model` (nested ones too)
+    to `trainable=False`, which in Keras 3 also puts it in inference mode:
+    it normalises with its moving statistics and never updates them.
+
+    A `training=False` recorded in a functional graph does not do this on
+    its own: Keras 3 passes the outer call's `training=True` down to every
+    nested layer, the recorded value notwithstanding. Setting
+    `backbone.trainable = True` afterwards unfreezes these layers again;
+    call this once more after it.
+
+    Args:
+        model: a `keras.Model` or layer.
+
+    Returns:
+        The number of layers frozen.
+    """
+    count = 0
+    for layer in _walk(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+            count += 1
+    return count
+
+
+def _walk(layer):
+    yield layer
+    for child in getattr(layer, "layers", ()):
+        yield from _walk(child)
 
 
 def build_image_classifier(
@@ -231,6 +265,7 @@ def build_image_classifier(
     pooling="avg",
     dropout=0.0,
     augmentation=None,
+    freeze_backbone=True,
     seed=None,
     preset=None,
     compile=True,
@@ -246,10 +281,12 @@ def build_image_classifier(
     `Dense(num_classes, softmax) "predictions"`.
 
     Everything after the layer named `"backbone"` is the head. The
-    backbone is called in inference mode, so its BatchNorm layers
-    normalise with their moving statistics and never update them, even
-    once unfrozen (`toolkit.training.fine_tune` relies on it). The
-    augmentation layers act only in training.
+    backbone's BatchNorm layers stay in inference mode: they normalise
+    with their moving statistics and never update them, in `fit` too and
+    whether or not the rest of the backbone is frozen (see
+    `freeze_batch_normalization`; `toolkit.training.fine_tune` keeps them
+    so when it unfreezes the top of the backbone). The augmentation layers
+    act only in training.
 
     Args:
         num_classes: int >= 2.
@@ -267,7 +304,11 @@ def build_image_classifier(
             `"horizontal_and_vertical"`), `"rotation"` (a fraction of a
             full turn), `"zoom"` and `"contrast"` (factors in (0, 1)): only
             the layers named are made. Default: None.
-        seed: None or int >= 0, the augmentation's seed. Default: None.
+        freeze_backbone: bool, make the whole backbone non-trainable, so
+            that `fit` trains the head alone (the first phase of
+            fine-tuning). Default: `True`.
+        seed: None or int >= 0, the seed of the augmentation and the
+            dropout. Default: None.
         preset: None or a key of `PRESETS`, whose values override the
             arguments: `"resnet50_imagenet"` and `"mobilenet_v2_imagenet"`
             (224x224, ImageNet weights, average pooling, dropout 0.2, the
@@ -319,10 +360,17 @@ def build_image_classifier(
     pooling = _check_pooling(pooling, allow_none=True)
     dropout = v.check_rate("dropout", dropout)
     augmentation = _check_augmentation(augmentation)
+    if not isinstance(freeze_backbone, bool):
+        raise ValueError(
+            "Argument `freeze_backbone` must be True or False. Received: "
+            f"freeze_backbone={freeze_backbone!r}"
+        )
     seed = v.check_seed(seed)
     backbone_model, preprocessing = image_backbone(
         backbone, input_shape, weights, pooling
     )
+    if freeze_backbone:
+        backbone_model.trainable = False
     inputs = keras.Input(input_shape, name="image")
     x = inputs
     if augmentation:
