@@ -5,6 +5,7 @@ import os
 import urllib.error
 import urllib.request
 
+import h5py
 import keras
 import keras_tuner
 import numpy as np
@@ -41,7 +42,7 @@ def augmented():
     return build_image_classifier(
         4,
         input_shape=SHAPE,
-        backbone="mobilenet_v2",
+        backbone="vgg16",
         weights=None,
         pooling="max",
         dropout=0.3,
@@ -94,9 +95,9 @@ def test_augmented_layers_named_as_agreed(augmented):
         "random_zoom",
         "random_contrast",
     ]
-    assert augmented.get_layer("preprocessing").mode == "tf"
+    assert augmented.get_layer("preprocessing").mode == "caffe"
     assert augmented.get_layer("dropout").rate == 0.3
-    assert augmented.get_layer("backbone").output_shape == (None, 1280)
+    assert augmented.get_layer("backbone").output_shape == (None, 512)
 
 
 def test_batchnorm_layers_are_frozen(classifier):
@@ -123,6 +124,22 @@ def test_backbone_runs_in_inference_mode(classifier):
         np.testing.assert_array_equal(got, expected)
 
 
+# Keras's own notice: the compiled optimizer was never built.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+def test_saves_and_loads(classifier, tmp_path):
+    x, _ = _images(seed=1)
+    expected = np.asarray(classifier(x, training=False))
+    path = tmp_path / "classifier.keras"
+    classifier.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert [layer.name for layer in loaded.layers] == [
+        layer.name for layer in classifier.layers
+    ]
+    np.testing.assert_allclose(
+        np.asarray(loaded(x, training=False)), expected, atol=1e-6
+    )
+
+
 def test_fit_leaves_batchnorm_statistics_alone(classifier):
     x, y = _images()
     classifier.run_eagerly = True  # one step: tracing costs more than it
@@ -145,7 +162,7 @@ def test_preprocessing_inside_matches_preprocess_input(classifier):
     head = classifier.get_layer("predictions")
     outside = keras.applications.resnet.preprocess_input(x.copy())
     expected = np.asarray(head(backbone(outside, training=False)))
-    got = classifier.predict(x, verbose=0)
+    got = np.asarray(classifier(x, training=False))
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
@@ -164,20 +181,6 @@ def test_augmentation_only_in_training(augmented):
     assert not np.allclose(np.asarray(augmented(x, training=True)), inferred)
 
 
-def test_saves_and_loads(classifier, tmp_path):
-    x, _ = _images(seed=1)
-    expected = classifier.predict(x, verbose=0)
-    path = tmp_path / "classifier.keras"
-    classifier.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    assert [layer.name for layer in loaded.layers] == [
-        layer.name for layer in classifier.layers
-    ]
-    np.testing.assert_allclose(
-        loaded.predict(x, verbose=0), expected, atol=1e-6
-    )
-
-
 def test_backbone_pooling_and_uncompiled():
     backbone, preprocessing = image_backbone(
         "vgg16", input_shape=SHAPE, weights=None, pooling=None
@@ -193,28 +196,45 @@ def test_backbone_pooling_and_uncompiled():
     assert not model.compiled
 
 
-def _save_legacy_h5(model, path):
-    model.save(path)  # a whole-model .h5 holds the weights Keras reads
+def _write_keras_applications_h5(model, path):
+    """The layout of the `.h5` files `keras.applications` downloads: one
+    group per layer, its weights trainable first, as Keras 2 wrote them."""
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = b"2.2.4"
+        for layer in model.layers:
+            group = f.create_group(layer.name)
+            weights = layer.trainable_weights + layer.non_trainable_weights
+            names = [f"{layer.name}/{w.name}:0".encode() for w in weights]
+            group.attrs["weight_names"] = names
+            for name, weight in zip(names, weights):
+                group.create_dataset(name, data=np.array(weight))
 
 
 @pytest.mark.parametrize("suffix", [".weights.h5", "_notop.h5"])
 def test_weights_from_a_file(suffix, tmp_path):
     source, _ = image_backbone("resnet50", SHAPE, weights=None)
-    # Moving statistics away from (0, 1), so the file must carry them too.
-    layer = source.get_layer("conv1_bn")
-    layer.moving_mean.assign(np.full(64, 0.5, "float32"))
+    # A witness no random initialisation gives: loaded from the file or not.
+    source.get_layer("conv1_bn").moving_mean.assign(np.full(64, 0.5))
     path = tmp_path / f"resnet50{suffix}"
     if suffix == ".weights.h5":
         source.save_weights(path)
     else:
-        _save_legacy_h5(source, str(path))
-    loaded, _ = image_backbone("resnet50", SHAPE, weights=str(path))
-    x, _ = _images()
-    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(source(x)))
-    model = build_image_classifier(3, SHAPE, weights=path, compile=False)
+        _write_keras_applications_h5(source, path)
+    keras.utils.set_random_seed(99)
+    if suffix == ".weights.h5":
+        loaded, _ = image_backbone("resnet50", SHAPE, weights=str(path))
+    else:
+        model = build_image_classifier(3, SHAPE, weights=path, compile=False)
+        loaded = model.get_layer("backbone")
     np.testing.assert_array_equal(
-        np.array(model.get_layer("backbone").get_layer("conv1_bn").moving_mean),
-        np.full(64, 0.5, "float32"),
+        np.array(loaded.get_layer("conv1_bn").moving_mean), np.full(64, 0.5)
+    )
+    x, _ = _images()
+    np.testing.assert_array_equal(
+        np.asarray(loaded(x, training=False)),
+        np.asarray(source(x, training=False)),
     )
 
 
@@ -279,7 +299,6 @@ def test_offline_through_keras_get_file(monkeypatch, tmp_path):
     "name",
     [
         "resnet50",
-        "resnet101",
         "resnet50v2",
         "mobilenet_v2",
         "efficientnetb0",
