@@ -11,6 +11,7 @@ from recipes.reservoir import esn_search_space
 from recipes.sequence import build_sequence_regressor, build_sequence_tagger
 from recipes.transfer import (
     build_image_classifier,
+    freeze_batch_normalization,
     image_backbone,
     image_classifier_search_space,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "check_compile_options",
     "cnn_classifier_search_space",
     "esn_search_space",
+    "freeze_batch_normalization",
     "image_backbone",
     "image_classifier_search_space",
     "mlp_classifier_search_space",
