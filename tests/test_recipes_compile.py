@@ -26,6 +26,9 @@ BUILDERS = {
     "build_cnn_classifier": lambda **options: recipes.build_cnn_classifier(
         filters=(2,), dense_units=4, **options
     ),
+    "build_image_classifier": lambda **options: recipes.build_image_classifier(
+        3, (32, 32, 3), backbone="mobilenet_v2", weights=None, **options
+    ),
 }
 
 #: What `loss="auto"` and `metrics="auto"` compile to, per builder.
@@ -38,6 +41,10 @@ AUTO = {
     ),
     "build_mlp_classifier": ("sparse_categorical_crossentropy", ["accuracy"]),
     "build_cnn_classifier": ("sparse_categorical_crossentropy", ["accuracy"]),
+    "build_image_classifier": (
+        "sparse_categorical_crossentropy",
+        ["accuracy"],
+    ),
 }
 
 

@@ -69,6 +69,12 @@ def _tree_model(composer):
     return model, data.tree_inputs(batch)
 
 
+def _image_model(layer):
+    inputs = keras.Input((4, 5, 3), name="image")
+    images = np.random.default_rng(0).uniform(0, 255, (2, 4, 5, 3))
+    return keras.Model(inputs, layer(inputs)), images.astype("float32")
+
+
 #: Layers: `name -> (example, a function putting it into a tiny model)`.
 LAYERS = {
     "toolkit>LSTMCell": (
@@ -126,6 +132,10 @@ LAYERS = {
     "toolkit>TreeLSTMComposer": (
         lambda: layers.TreeLSTMComposer(4, variant="child_sum"),
         _tree_model,
+    ),
+    "toolkit>ImagePreprocessing": (
+        lambda: layers.ImagePreprocessing("caffe"),
+        _image_model,
     ),
 }
 
