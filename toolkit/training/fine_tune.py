@@ -140,7 +140,11 @@ def fine_tune(
     start = parts.unfreeze_index(base, unfreeze)
     rates = parts.check_layer_rates(base, layer_rates)
     _fresh_optimizer(optimizer, 1e-3)  # fails early on a bad optimizer
-    v.check_choice("cache_features", cache_features, ["auto", True, False])
+    if not any(cache_features is x for x in ("auto", True, False)):
+        raise ValueError(
+            "Argument `cache_features` must be 'auto', True or False. "
+            f"Received: cache_features={cache_features!r}"
+        )
     seed = v.check_seed(seed)
     v.check_choice("verbose", verbose, [0, 1, 2])
     data = _Data(train, validation, batch_size, bool(shuffle))
@@ -238,6 +242,9 @@ def _run_phase(
         SeeModel(callback, seen) if seen is not None else callback
         for callback in callbacks
     ]
+    # The backup and the history row of an epoch are written together,
+    # before any user callback can stop the run.
+    phase_callbacks.insert(0, recorder)
     if backup is not None:
         phase_callbacks.insert(0, backup.for_phase(phase))
     recorder.start(phase, offset)
@@ -248,7 +255,7 @@ def _run_phase(
         trained.fit(
             epochs=offset + epochs,
             initial_epoch=offset,
-            callbacks=[*phase_callbacks, recorder],
+            callbacks=phase_callbacks,
             verbose=verbose,
             **data.fit_arguments(),
         )
