@@ -10,6 +10,8 @@ instead: each group has its own copy of the inner optimizer (its own
 slots) and takes that optimizer's step at `learning_rate * multiplier`.
 """
 
+import copy
+
 import keras
 
 from toolkit import validation as v
@@ -78,7 +80,9 @@ class DiscriminativeOptimizer(keras.optimizers.Optimizer):
         name="discriminative",
         **kwargs,
     ):
-        optimizer = _get_optimizer(optimizer)
+        # Keras's `optimizers.get` rewrites a config dict in place.
+        given = optimizer if isinstance(optimizer, dict) else None
+        optimizer = _get_optimizer(copy.deepcopy(given) or optimizer)
         if not isinstance(multipliers, dict) or not multipliers:
             raise ValueError(
                 "Argument `multipliers` must be a non-empty dict from "
@@ -101,6 +105,8 @@ class DiscriminativeOptimizer(keras.optimizers.Optimizer):
             kwargs.setdefault(option, inner.get(option))
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.inner_config = keras.optimizers.serialize(optimizer)
+        if given is not None:
+            self.inner_config = copy.deepcopy(given)
         self.multipliers = multipliers
         self.default = default
 
@@ -153,7 +159,7 @@ class DiscriminativeOptimizer(keras.optimizers.Optimizer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            optimizer=self.inner_config,
+            optimizer=copy.deepcopy(self.inner_config),
             multipliers=dict(self.multipliers),
             default=self.default,
         )
