@@ -147,7 +147,7 @@ def test_augmentation_runs_the_backbone_and_says_so(capsys):
 
 
 def test_find_uses_the_range_test_suggestion():
-    model = classifier()
+    model = classifier(eager=True)
     x, y = images()
     frame = fine_tune(
         model, (x, y), epochs=(1, 1), learning_rate=("find", 1e-4),
@@ -191,7 +191,7 @@ def test_layer_rates_step_each_group_as_numpy_adam_at_its_rate():
 
 
 def test_callbacks_pass_through_early_stopping_stops_phase_2():
-    model = classifier()
+    model = classifier(eager=True)
     x, y = images()
     stop = keras.callbacks.EarlyStopping("loss", min_delta=10.0, patience=0)
     frame = fine_tune(
@@ -213,16 +213,16 @@ def test_backup_and_restore_resumes_in_phase_2(tmp_path):
     x, y = images()
     options = dict(epochs=(2, 3), batch_size=8, shuffle=False, verbose=0)
     keras.utils.set_random_seed(0)
-    reference = classifier()
+    reference = classifier(eager=True)
     weights = reference.get_weights()
     expected = fine_tune(reference, (x, y), seed=1, **options)
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    model = classifier()
+    model = classifier(eager=True)
     model.set_weights(weights)
     with pytest.raises(KeyboardInterrupt):
         fine_tune(model, (x, y), callbacks=[backup, _Interrupt()], seed=1,
                   **options)  # fmt: skip
-    model = classifier()
+    model = classifier(eager=True)
     model.set_weights(weights)
     frame = fine_tune(model, (x, y), callbacks=[backup], seed=1, **options)
     assert list(frame["epoch"]) == [1, 2, 3, 4, 5]
