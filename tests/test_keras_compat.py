@@ -186,3 +186,39 @@ def test_set_oracle_seed_sets_what_keras_tuner_draws_from():
     )
     _keras_compat.set_oracle_seed(again, 0)
     assert _draws(zero) == _draws(again)
+
+
+def test_layer_call_outputs_give_the_outer_call_of_a_nested_model():
+    inner_input = keras.Input((3,))
+    inner = keras.Model(inner_input, keras.layers.Dense(2)(inner_input))
+    outer_input = keras.Input((3,))
+    called = inner(outer_input)
+    assert inner.output is not called  # why the compat function exists
+    (outputs,) = _keras_compat.layer_call_outputs(inner)
+    assert outputs == [called]
+
+
+def test_optimizer_variable_index_reads_the_raw_tf_variable():
+    variables = [keras.Variable(np.zeros(2)), keras.Variable(np.ones(3))]
+    optimizer = keras.optimizers.SGD()
+    optimizer.build(variables)
+    assert _keras_compat.optimizer_variable_index(optimizer, variables[1]) == 1
+    raw = variables[1].value  # what update_step receives on TensorFlow
+    assert isinstance(raw, tf.Variable)
+    assert _keras_compat.optimizer_variable_index(optimizer, raw) == 1
+
+
+def test_backup_and_restore_sets_the_initial_epoch_a_reset_forgets(tmp_path):
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    x = np.ones((4, 1))
+    backup = keras.callbacks.BackupAndRestore(
+        str(tmp_path), delete_checkpoint=False
+    )
+    model.fit(x, x, epochs=2, callbacks=[backup], verbose=0)
+    history = model.fit(x, x, epochs=3, callbacks=[backup], verbose=0)
+    assert history.epoch == [2]  # resumed at the saved epoch
+    assert model._initial_epoch == 2
+    _keras_compat.reset_initial_epoch(model)
+    assert model.fit(x, x, epochs=1, verbose=0).epoch == [0]

@@ -191,7 +191,14 @@ MODELS = {
     "toolkit>FlowRegularizedRNN": _fitted_flow_model,
 }
 
-FACTORIES = {**LAYERS, **INITIALIZERS, **SCHEDULES, **MODELS}
+#: Optimizers: `name -> example`.
+OPTIMIZERS = {
+    "toolkit>DiscriminativeOptimizer": lambda: training.DiscriminativeOptimizer(
+        keras.optimizers.Adam(0.01), {"first": 0.1}
+    ),
+}
+
+FACTORIES = {**LAYERS, **INITIALIZERS, **SCHEDULES, **MODELS, **OPTIMIZERS}
 
 
 def _save_and_load(model, tmp_path):
@@ -324,3 +331,26 @@ def test_model(name, tmp_path):
     loaded = _save_and_load(model, tmp_path)
     assert type(loaded) is REGISTERED[name]
     _assert_same_outputs(loaded.predict(inputs, verbose=0), expected)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer(name, tmp_path):
+    optimizer = OPTIMIZERS[name]()
+    _assert_config_round_trip(optimizer, name)
+    inputs = keras.Input((2,))
+    hidden = keras.layers.Dense(3, name="first")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1, name="last")(hidden))
+    model.compile(optimizer, "mse")
+    x = _sequences(batch=8)[:, 0]
+    model.fit(x, x[:, :1], epochs=1, batch_size=4, verbose=0)
+    loaded = _save_and_load(model, tmp_path)
+    assert type(loaded.optimizer) is type(optimizer)
+    for restored, kept in zip(loaded.optimizer.groups, optimizer.groups):
+        for a, b in zip(restored.variables, kept.variables):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # Trained on from the file, it takes the same steps as the original.
+    model.fit(x, x[:, :1], epochs=1, batch_size=4, verbose=0)
+    loaded.fit(x, x[:, :1], epochs=1, batch_size=4, verbose=0)
+    _assert_same_outputs(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    )

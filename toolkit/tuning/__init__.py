@@ -1,5 +1,6 @@
 """Tuning on keras-tuner: search spaces (the reservoir's included),
-`RecipeHyperModel`, the sweep runner (a pandas DataFrame of every trial,
+`RecipeHyperModel` (and `FineTuneHyperModel`, whose trials run
+`fine_tune`), the sweep runner (a pandas DataFrame of every trial,
 resumable; ESN trials fitted in closed form over several reservoir
 draws), its trial records, median stopping, plots and distributed
 sweeps."""
@@ -7,6 +8,10 @@ sweeps."""
 from toolkit.tuning.distributed import launch_local, role_environment
 from toolkit.tuning.esn_sweep import ESNSweepTuner
 from toolkit.tuning.esn_trials import ESNHyperModel, ESNTuner
+from toolkit.tuning.fine_tune_hypermodel import (
+    FineTuneHyperModel,
+    fine_tune_space,
+)
 from toolkit.tuning.hypermodel import RecipeHyperModel
 from toolkit.tuning.median_stopping import MedianStopping
 from toolkit.tuning.plots import (
@@ -38,6 +43,7 @@ __all__ = [
     "ESNHyperModel",
     "ESNSweepTuner",
     "ESNTuner",
+    "FineTuneHyperModel",
     "MedianStopping",
     "RecipeHyperModel",
     "SweepTuner",
@@ -46,6 +52,7 @@ __all__ = [
     "combine_spaces",
     "connectivity_space",
     "dropout_space",
+    "fine_tune_space",
     "initializer_space",
     "input_scaling_space",
     "launch_local",
