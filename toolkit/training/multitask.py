@@ -11,6 +11,7 @@ Two things Keras users of multi-output models keep writing by hand:
   hand-tuned `loss_weights`.
 """
 
+import copy
 import math
 import numbers
 
@@ -507,6 +508,11 @@ class UncertaintyWeightedModel(keras.Model):
         config = super().get_config()
         config["initial_log_variance"] = self.initial_log_variance
         return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        # Keras's functional revival pops keys: leave the caller's dict whole.
+        return super().from_config(copy.deepcopy(config), custom_objects)
 
     def get_compile_config(self):
         config = super().get_compile_config()
