@@ -9,6 +9,7 @@ see `check_compile_options`.
 # First: the `toolkit` command hides TensorFlow's start-up lines.
 from recipes import _startup  # noqa: F401, I001
 from recipes.compile_options import COMPILE_OPTIONS, check_compile_options
+from recipes.multitask import build_multitask_model, multitask_search_space
 from recipes.reservoir import esn_search_space
 from recipes.sequence import build_sequence_regressor, build_sequence_tagger
 from recipes.transfer import (
@@ -30,6 +31,7 @@ __all__ = [
     "build_cnn_classifier",
     "build_image_classifier",
     "build_mlp_classifier",
+    "build_multitask_model",
     "build_sequence_regressor",
     "build_sequence_tagger",
     "build_tree_classifier",
@@ -40,5 +42,6 @@ __all__ = [
     "image_backbone",
     "image_classifier_search_space",
     "mlp_classifier_search_space",
+    "multitask_search_space",
     "tree_classifier_search_space",
 ]

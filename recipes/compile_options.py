@@ -117,7 +117,9 @@ def resolve_optimizer(
     return optimizer
 
 
-def compile_recipe(model, options, loss, metrics, weighted_metrics=None):
+def compile_recipe(
+    model, options, loss, metrics, weighted_metrics=None, loss_weights=None
+):
     """Compile `model` with checked compile options (see
     `check_compile_options`), replacing each `"auto"` by the recipe's
     default.
@@ -129,6 +131,8 @@ def compile_recipe(model, options, loss, metrics, weighted_metrics=None):
         metrics: what `metrics="auto"` means for this recipe.
         weighted_metrics: what `metrics="auto"` adds as
             `weighted_metrics`. Default: None.
+        loss_weights: the `loss_weights` of a multi-output model (they go
+            with the recipe's loss, `"auto"` or not). Default: None.
 
     Returns:
         `model`, compiled.
@@ -140,6 +144,7 @@ def compile_recipe(model, options, loss, metrics, weighted_metrics=None):
             **{key: options[key] for key in ("learning_rate", *_CLIPPING)},
         ),
         loss=loss if _is_auto(options["loss"]) else options["loss"],
+        loss_weights=loss_weights,
         metrics=metrics if auto_metrics else options["metrics"],
         weighted_metrics=weighted_metrics if auto_metrics else None,
     )

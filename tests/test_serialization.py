@@ -185,10 +185,29 @@ def _fitted_flow_model():
     return model, x
 
 
+def _fitted_uncertainty_model():
+    inputs = keras.Input((FEATURES,))
+    outputs = {
+        "a": keras.layers.Dense(3, activation="softmax")(inputs),
+        "b": keras.layers.Dense(1)(inputs),
+    }
+    model = training.UncertaintyWeightedModel(
+        inputs, outputs, initial_log_variance=0.5
+    )
+    model.compile(
+        keras.optimizers.SGD(0.1),
+        loss={"a": "sparse_categorical_crossentropy", "b": "mse"},
+    )
+    x = _sequences(batch=4)[:, 0]
+    model.fit(x, {"a": np.arange(4) % 3, "b": x[:, :1]}, verbose=0)
+    return model, x
+
+
 #: Models: `name -> a function returning (a model ready to predict, inputs)`.
 MODELS = {
     "toolkit>ESN": _fitted_esn,
     "toolkit>FlowRegularizedRNN": _fitted_flow_model,
+    "toolkit>UncertaintyWeightedModel": _fitted_uncertainty_model,
 }
 
 #: Optimizers: `name -> example`.
@@ -198,7 +217,25 @@ OPTIMIZERS = {
     ),
 }
 
-FACTORIES = {**LAYERS, **INITIALIZERS, **SCHEDULES, **MODELS, **OPTIMIZERS}
+#: Losses and metrics: `name -> (example, labels, predictions)`, the labels
+#: holding a missing one (-1).
+LOSSES_AND_METRICS = {
+    "toolkit>MaskedLoss": lambda: training.MaskedLoss(
+        "sparse_categorical_crossentropy", missing_label=-1
+    ),
+    "toolkit>MaskedMetric": lambda: training.MaskedMetric(
+        "sparse_categorical_accuracy", missing_label=-1
+    ),
+}
+
+FACTORIES = {
+    **LAYERS,
+    **INITIALIZERS,
+    **SCHEDULES,
+    **MODELS,
+    **LOSSES_AND_METRICS,
+    **OPTIMIZERS,
+}
 
 
 def _save_and_load(model, tmp_path):
@@ -323,7 +360,8 @@ def test_model(name, tmp_path):
     model, inputs = MODELS[name]()
     _assert_config_round_trip(model, name)
     expected = model.predict(inputs, verbose=0)
-    assert np.ptp(np.asarray(expected)) > 0
+    flat = [np.ravel(part) for part in keras.tree.flatten(expected)]
+    assert np.ptp(np.concatenate(flat)) > 0
     clone = type(model).from_config(model.get_config())
     clone(inputs)
     clone.set_weights(model.get_weights())
@@ -354,3 +392,30 @@ def test_optimizer(name, tmp_path):
     _assert_same_outputs(
         loaded.predict(x, verbose=0), model.predict(x, verbose=0)
     )
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES_AND_METRICS))
+def test_loss_or_metric(name, tmp_path):
+    obj = LOSSES_AND_METRICS[name]()
+    _assert_config_round_trip(obj, name)
+    inputs = keras.Input((FEATURES,))
+    model = keras.Model(
+        inputs, keras.layers.Dense(3, activation="softmax")(inputs)
+    )
+    if isinstance(obj, keras.losses.Loss):
+        model.compile("sgd", loss=obj)
+    else:
+        model.compile(
+            "sgd",
+            loss=training.MaskedLoss("sparse_categorical_crossentropy"),
+            metrics=[obj],
+        )
+    x = _sequences(batch=6)[:, 0]
+    y = np.array([0, 1, -1, 2, 1, -1])
+    expected = model.evaluate(x, y, verbose=0, return_dict=True)
+    loaded = _save_and_load(model, tmp_path)
+    got = loaded.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        assert np.isfinite(value)
+        np.testing.assert_allclose(got[key], value, rtol=1e-6)

@@ -1,7 +1,8 @@
 """Training tools: gradient flow through time, the LR range test, cyclical
 and one-cycle schedules, momentum cycling and the gradient-flow
-regularizer, two-phase fine-tuning of a pretrained backbone and
-discriminative (per-layer-group) learning rates."""
+regularizer, two-phase fine-tuning of a pretrained backbone,
+discriminative (per-layer-group) learning rates, and multitask losses
+(missing labels masked, task weights learned)."""
 
 from toolkit.training.discriminative import DiscriminativeOptimizer
 from toolkit.training.fine_tune import fine_tune
@@ -11,6 +12,11 @@ from toolkit.training.gradient_regularizer import FlowRegularizedRNN
 from toolkit.training.lr_range_callback import LRRangeTest, auto_smoothing
 from toolkit.training.lr_range_test import LRRangeTestResult, lr_range_test
 from toolkit.training.lr_suggestions import suggest_learning_rates
+from toolkit.training.multitask import (
+    MaskedLoss,
+    MaskedMetric,
+    UncertaintyWeightedModel,
+)
 from toolkit.training.schedules import (
     CyclicalLearningRate,
     MomentumScheduler,
@@ -24,9 +30,12 @@ __all__ = [
     "FlowRegularizedRNN",
     "LRRangeTest",
     "LRRangeTestResult",
+    "MaskedLoss",
+    "MaskedMetric",
     "MomentumScheduler",
     "OneCycle",
     "OneCycleMomentum",
+    "UncertaintyWeightedModel",
     "auto_smoothing",
     "fine_tune",
     "gradient_flow",
