@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from recipes.cli_fine_tune import _add_fine_tune
+
 
 def _demo(args):
     """Train a small LSTM on the adding problem and compare to a baseline."""
@@ -210,6 +212,7 @@ def _add_lr_find(subparsers):
 #: Each sub-command is a function adding its parser to the sub-parsers.
 COMMANDS = [_add_demo]
 COMMANDS += [_add_sweep, _add_lr_find]
+COMMANDS += [_add_fine_tune]
 
 
 def main(argv=None):
