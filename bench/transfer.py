@@ -213,7 +213,12 @@ def classifier(weights, seed, args):
 
 
 def run_fine_tune(model, train, validation, args, phase2=True, **options):
-    """`toolkit.training.fine_tune` with the benchmark's settings."""
+    """`toolkit.training.fine_tune` with the benchmark's settings (or, with
+    `--impl manual`, the same two phases written out in plain Keras)."""
+    if args.impl == "manual":
+        return manual_fine_tune(
+            model, train, validation, args, phase2=phase2, **options
+        )
     from toolkit.training import fine_tune
 
     return fine_tune(
@@ -227,6 +232,97 @@ def run_fine_tune(model, train, validation, args, phase2=True, **options):
         verbose=0,
         **options,
     )
+
+
+def manual_fine_tune(
+    model,
+    train,
+    validation,
+    args,
+    phase2=True,
+    cache_features=True,
+    shuffle=True,
+    callbacks=None,
+):
+    """The two phases by hand, on a `build_image_classifier` model: phase 1
+    trains the layer "predictions" on the frozen backbone's features (once
+    computed, or through the backbone every step); phase 2 unfreezes the
+    backbone from the first layer named `args.unfreeze`, BatchNorm kept
+    frozen (the backbone is called with training=False), Adam at the lower
+    rate."""
+    import keras
+    import pandas as pd
+
+    backbone = model.get_layer("backbone")
+    backbone.trainable = False
+    head = model.get_layer("predictions")
+    fit = dict(
+        batch_size=args.batch_size,
+        shuffle=shuffle,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    if cache_features:
+        extractor = keras.Model(model.input, backbone.output)
+        features = extractor.predict(train[0], batch_size=128, verbose=0)
+        val = None
+        if validation is not None:
+            val = (
+                extractor.predict(validation[0], batch_size=128, verbose=0),
+                validation[1],
+            )
+        inputs = keras.Input(features.shape[1:])
+        trainer = keras.Model(inputs, head(inputs))
+        trainer.compile(
+            optimizer=keras.optimizers.Adam(args.phase1_lr),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        first = trainer.fit(
+            features,
+            train[1],
+            validation_data=val,
+            epochs=args.phase1_epochs,
+            **fit,
+        )
+    else:
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.phase1_lr),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        first = model.fit(
+            *train,
+            validation_data=validation,
+            epochs=args.phase1_epochs,
+            **fit,
+        )
+    frames = [pd.DataFrame(first.history).assign(phase=1)]
+    if phase2 and args.phase2_epochs:
+        backbone.trainable = True
+        names = [layer.name for layer in backbone.layers]
+        start = next(
+            i for i, n in enumerate(names) if n.startswith(args.unfreeze)
+        )
+        for index, layer in enumerate(backbone.layers):
+            layer.trainable = index >= start and not isinstance(
+                layer, keras.layers.BatchNormalization
+            )
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.phase2_lr),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        second = model.fit(
+            *train,
+            validation_data=validation,
+            epochs=args.phase2_epochs,
+            **fit,
+        )
+        frames.append(pd.DataFrame(second.history).assign(phase=2))
+    frame = pd.concat(frames, ignore_index=True)
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    return frame
 
 
 def accuracy(model, x, y):
@@ -364,7 +460,7 @@ def part_speed(args):
         speed_args_phase2(args),
         callbacks=[tuned],
     )
-    phase2_seconds = tuned.seconds[args.phase1_epochs :]
+    phase2_seconds = tuned.seconds[-args.phase2_speed_epochs :]
     plain = EpochTimer()
     model.fit(
         xs,
@@ -447,6 +543,8 @@ def part_memory(args):
             str(args.threads),
             "--phase1-epochs",
             str(args.speed_epochs),
+            "--impl",
+            args.impl,
         ]
         output = subprocess.run(
             command, check=True, capture_output=True, text=True
@@ -549,6 +647,13 @@ def parse_args():
     parser.add_argument("--phase1-lr", type=float, default=1e-3)
     parser.add_argument("--phase2-lr", type=float, default=1e-4)
     parser.add_argument("--unfreeze", default="conv5_")
+    parser.add_argument(
+        "--impl",
+        default="toolkit",
+        choices=["toolkit", "manual"],
+        help="toolkit.training.fine_tune, or the two phases written out "
+        "in plain Keras in this script",
+    )
     parser.add_argument("--speed-epochs", type=int, default=10)
     parser.add_argument("--phase2-speed-epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -594,6 +699,7 @@ def main():
                 for key in (
                     "labels", "seeds", "phase1_epochs", "phase2_epochs",
                     "phase1_lr", "phase2_lr", "unfreeze", "batch_size",
+                    "impl",
                 )
             }  # fmt: skip
         results[name] = parts[name](args)
