@@ -1,5 +1,7 @@
-"""Keras layers: recurrent cells, reservoirs and recursive tree composers."""
+"""Keras layers: recurrent cells, reservoirs, recursive tree composers and
+the ImageNet backbones' input preprocessing."""
 
+from toolkit.layers.image_preprocessing import ImagePreprocessing
 from toolkit.layers.recursive import (
     RecursiveComposer,
     RNTNComposer,
@@ -41,4 +43,6 @@ __all__ = [
     "RecursiveComposer",
     "TreeComposer",
     "TreeLSTMComposer",
+    # Transfer learning.
+    "ImagePreprocessing",
 ]
