@@ -18,6 +18,14 @@ loudly, saying what changed, on a release that changes it.
 - `set_steps_per_execution`: swaps a model's compiled train function (the
   LR range test runs one batch per execution for a while).
 - `set_oracle_seed`: a keras-tuner oracle seeded with 0 (the sweep).
+- `optimizer_variable_index`: where a variable (or its per-device copy
+  under `tf.distribute`) sits in an optimizer's variable list
+  (`DiscriminativeOptimizer` finds a variable's group in `update_step`).
+- `layer_call_outputs`: the output tensors of each call of a layer in
+  the functional graphs it was called in (`fine_tune` cuts a model at
+  its backbone's output).
+- `reset_initial_epoch`: forgets the epoch `BackupAndRestore` told a
+  model to start from (`fine_tune` runs two `fit`s on one model).
 """
 
 from keras.src.backend import rnn
@@ -25,6 +33,9 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 __all__ = [
     "DropoutRNNCell",
+    "layer_call_outputs",
+    "optimizer_variable_index",
+    "reset_initial_epoch",
     "replace_optimizer_attribute",
     "rnn",
     "set_oracle_seed",
@@ -81,3 +92,34 @@ def set_oracle_seed(oracle, seed):
     """
     oracle.seed = seed
     oracle._seed_state = seed
+
+
+def optimizer_variable_index(optimizer, variable):
+    """The index of `variable` in the list `optimizer` was built on.
+
+    Inside `update_step` the TensorFlow backend hands over the raw
+    `tf.Variable` (a per-device copy under `tf.distribute`), not the Keras
+    variable; only the optimizer's private key tells them apart.
+    """
+    return optimizer._get_variable_index(variable)
+
+
+def reset_initial_epoch(model):
+    """Forget the starting epoch `BackupAndRestore` set on `model`.
+
+    `BackupAndRestore.on_train_begin` sets the private `_initial_epoch`,
+    which every later `fit` of the model reads in place of its own
+    `initial_epoch`.
+    """
+    model._initial_epoch = None
+
+
+def layer_call_outputs(layer):
+    """One list of output tensors per call of `layer` in a functional
+    graph, in call order.
+
+    `layer.output` answers for the first call only, and a nested
+    functional model answers with its own inner output instead; the
+    graph nodes of each call are private (`_inbound_nodes`).
+    """
+    return [list(node.output_tensors) for node in layer._inbound_nodes]
