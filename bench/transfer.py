@@ -22,7 +22,8 @@ to 0-255, upsampled bilinearly to 32x32 and repeated over 3 channels.
   1e-3), frozen features (`weights=path`, `fine_tune` phase 1 only) and
   the two-phase fine-tune (`weights=path`, phase 1 then phase 2 from
   `--unfreeze`). Test accuracy over `--seeds` seeds.
-- `speed`: 50 labels per class, seed 0. Phase 1 of `--speed-epochs`
+- `speed`: 50 labels per class, seed 0. After a one-epoch warm-up run
+  of each kind, phase 1 of `--speed-epochs`
   epochs with cached features against the same phase 1 through the
   frozen backbone (`cache_features=False`), from the same initial head:
   the wall-time ratio and the largest head-weight difference. Then the
@@ -33,10 +34,13 @@ to 0-255, upsampled bilinearly to 32x32 and repeated over 3 channels.
   allocations (`tracemalloc`) of phase 1 with cached features, each in a
   fresh process, the uncached phase 1 beside it.
 
-Run: python bench/transfer.py --part pretrain --pretrain-epochs 15
-     python bench/transfer.py --part transfer scratch speed memory
-     python bench/transfer.py --part transfer --seeds 1 --labels 10
-                                              # a quick check
+Run: python bench/transfer.py --part pretrain  # 15 epochs, makes the file
+     python bench/transfer.py --part scratch transfer speed memory
+                                              # documented: 3 seeds, 20 + 10
+     python bench/transfer.py --part transfer --seeds 1 --labels 10 50 \
+         --phase1-epochs 20 --phase2-epochs 5 # the run on the page
+     python bench/transfer.py --part transfer --seeds 1 --labels 10 \
+         --phase1-epochs 2 --phase2-epochs 1  # a quick check
      python bench/transfer.py --plot-only     # redraw from the JSON
 Results in bench/results/transfer.json (--output, each part under its
 own key), figures in docs/benchmarks/img/transfer_*.png. Two threads
@@ -134,7 +138,7 @@ def pretrain(args):
         caffe(x[train]),
         y[train],
         epochs=args.pretrain_epochs,
-        batch_size=args.batch_size,
+        batch_size=args.pretrain_batch_size,
         verbose=2,
     )
     seconds = time.perf_counter() - start
@@ -145,7 +149,7 @@ def pretrain(args):
         "train_images": int(len(train)),
         "test_images": int(len(test)),
         "epochs": args.pretrain_epochs,
-        "batch_size": args.batch_size,
+        "batch_size": args.pretrain_batch_size,
         "seconds": seconds,
         "images_per_second": len(train) * args.pretrain_epochs / seconds,
         "train_accuracy": [float(a) for a in history.history["accuracy"]],
@@ -432,7 +436,20 @@ def part_speed(args):
     xs, ys = x[train], y[train]
     phase1 = {}
     heads = {}
+    # A throwaway run first: TensorFlow's one-off start-up costs (kernel
+    # selection, the first tracing) would otherwise go to whichever is first.
+    warm = argparse.Namespace(**vars(args))
+    warm.phase1_epochs = 1
     for cached in (True, False):
+        run_fine_tune(
+            classifier(args.weights, 0, args),
+            (xs, ys),
+            None,
+            warm,
+            phase2=False,
+            cache_features=cached,
+        )
+    for cached in (False, True):
         model = classifier(args.weights, 0, args)
         speed_args = argparse.Namespace(**vars(args))
         speed_args.phase1_epochs = args.speed_epochs
@@ -617,6 +634,9 @@ def plot(results, stem):
                     range(1, len(values) + 1),
                     values,
                     color=f"C{index}",
+                    # Frozen is phase 1 of two-phase, drawn under it.
+                    lw=4 if method == "frozen" else 1.5,
+                    alpha=0.5 if method == "frozen" else 1.0,
                     label=method,
                 )
                 if method == "two-phase" and "phase" in history:
@@ -640,6 +660,7 @@ def parse_args():
         "--part", nargs="+", default=["scratch", "transfer"], choices=PARTS
     )
     parser.add_argument("--pretrain-epochs", type=int, default=15)
+    parser.add_argument("--pretrain-batch-size", type=int, default=32)
     parser.add_argument("--labels", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--phase1-epochs", type=int, default=20)
