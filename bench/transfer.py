@@ -352,7 +352,7 @@ def part_scratch(args):
     x, y = digits_rgb(TARGET_CLASSES)
     runs = []
     for labels in args.labels:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             train, val, test = target_split(labels, seed)
             model = classifier(None, seed, args)
             start = time.perf_counter()
@@ -388,7 +388,7 @@ def part_transfer(args):
     x, y = digits_rgb(TARGET_CLASSES)
     runs = []
     for labels in args.labels:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             train, val, test = target_split(labels, seed)
             for method, phase2 in (("frozen", False), ("two-phase", True)):
                 model = classifier(args.weights, seed, args)
@@ -663,6 +663,7 @@ def parse_args():
     parser.add_argument("--pretrain-batch-size", type=int, default=32)
     parser.add_argument("--labels", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--phase1-epochs", type=int, default=20)
     parser.add_argument("--phase2-epochs", type=int, default=10)
     parser.add_argument("--phase1-lr", type=float, default=1e-3)

@@ -197,7 +197,10 @@ def _add_fine_tune(subparsers):
         "(default: %(default)s)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=32, help="(default: %(default)s)"
+        "--batch-size",
+        type=int,
+        default=32,
+        help="images per batch (default: %(default)s)",
     )
     parser.add_argument(
         "--dropout",
