@@ -25,6 +25,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 class SweepFailed(RuntimeError):
     """No trial of a sweep trained (every one failed)."""
 
+from recipes.cli_fine_tune import _add_fine_tune
+
 
 def _demo(args):
     """Train a small LSTM on the adding problem and compare to a baseline."""
@@ -364,6 +366,7 @@ def _add_lr_find(subparsers):
 #: Each sub-command is a function adding its parser to the sub-parsers.
 COMMANDS = [_add_demo]
 COMMANDS += [_add_sweep, _add_lr_find]
+COMMANDS += [_add_fine_tune]
 
 
 def build_parser():
