@@ -16,6 +16,7 @@ import sys
 import traceback
 
 from recipes._startup import import_tensorflow_quietly
+from recipes.cli_fine_tune import _add_fine_tune
 
 #: Exit codes: success, a run that failed, a usage or configuration error,
 #: and Ctrl-C (128 + SIGINT, the shell's convention).
@@ -24,8 +25,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class SweepFailed(RuntimeError):
     """No trial of a sweep trained (every one failed)."""
-
-from recipes.cli_fine_tune import _add_fine_tune
 
 
 def _demo(args):

@@ -53,5 +53,8 @@ def test_every_public_recipe_has_a_saved_file():
         else "build_" + name
         for name in make.BUILDERS
     }
-    assert builders <= covered, builders - covered
+    # A backbone recipe's file holds a keras.applications model (megabytes);
+    # test_recipes_transfer and test_recipes_multitask round-trip them.
+    backbones = {"build_image_classifier", "build_multitask_model"}
+    assert builders - backbones <= covered, builders - backbones - covered
     assert sum(f.stat().st_size for f in FORMAT.iterdir()) < 2 * 2**20

@@ -29,6 +29,13 @@ BUILDERS = {
     "build_image_classifier": lambda **options: recipes.build_image_classifier(
         3, (32, 32, 3), backbone="mobilenet_v2", weights=None, **options
     ),
+    "build_multitask_model": lambda **options: recipes.build_multitask_model(
+        {"digit": {"num_classes": 3}},
+        (32, 32, 3),
+        backbone="mobilenet_v2",
+        weights=None,
+        **options,
+    ),
 }
 
 #: What `loss="auto"` and `metrics="auto"` compile to, per builder.
@@ -45,6 +52,8 @@ AUTO = {
         "sparse_categorical_crossentropy",
         ["accuracy"],
     ),
+    # One masked loss and metric per task (missing labels left out).
+    "build_multitask_model": (dict, dict),
 }
 
 
@@ -82,6 +91,11 @@ def test_auto_defaults(name):
     assert config["clipnorm"] is None and config["clipvalue"] is None
     assert config["global_clipnorm"] is None
     loss, metrics = AUTO[name]
+    if loss is dict:
+        assert [type(x).__name__ for x in model.loss.values()] == ["MaskedLoss"]
+        (task_metrics,) = model.get_compile_config()["metrics"].values()
+        assert [m["class_name"] for m in task_metrics] == ["MaskedMetric"]
+        return
     if isinstance(loss, str):
         assert model.loss == loss
     else:

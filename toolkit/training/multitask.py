@@ -341,8 +341,8 @@ class UncertaintyWeightedModel(keras.Model):
     task, a list in the order of the `outputs` dict, or one loss for all.
 
     Args:
-        inputs: the model's input tensor(s), as for `keras.Model`.
-        outputs: dict, task name -> output tensor.
+        *args: `inputs` and `outputs` as for `keras.Model`, the outputs a
+            dict of task name -> output tensor.
         initial_log_variance: float, the starting `s_i` of every task
             (0 gives every task the weight 1). Default: 0.0.
         **kwargs: `keras.Model` arguments (`name`, `trainable`).
