@@ -5,7 +5,9 @@ beside its inputs and outputs `<name>.npz`; `tests/test_format.py` loads
 every file (safe mode on) and must get the same outputs. Run this only
 when a release changes the format on purpose, from the repository root:
 
-    python tests/data/format/make.py
+    python tests/data/format/make.py [NAME ...]
+
+(only the files of the names given, or every file when none is given)
 
 and commit the files it writes (a few KB each).
 """
@@ -108,9 +110,15 @@ def outputs(model, inputs):
     return np.asarray(keras.ops.convert_to_numpy(model(inputs)))
 
 
-def main():
-    keras.utils.set_random_seed(0)
+def main(names=()):
+    """Write the files of `names` (every model when empty)."""
+    unknown = sorted(set(names) - set(BUILDERS))
+    if unknown:
+        raise SystemExit(f"unknown names {unknown}; known: {sorted(BUILDERS)}")
     for name, build in BUILDERS.items():
+        if names and name not in names:
+            continue
+        keras.utils.set_random_seed(0)
         model, inputs = build()
         model.save(HERE / f"{name}.keras")
         np.savez(HERE / f"{name}.npz", y=outputs(model, inputs), **pack(inputs))
@@ -118,4 +126,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
