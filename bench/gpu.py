@@ -50,6 +50,9 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _timing import EpochTimer  # noqa: E402
 
 #: Sizes of the full run and of `--smoke`.
 SIZES = {
@@ -322,28 +325,6 @@ def classifier(size, weights):
         weights=weights,
         optimizer=keras.optimizers.Adam(1e-3),
     )
-
-
-class EpochTimer:
-    """Wall time of every epoch, as a Keras callback; reads the loss at
-    the end of each epoch, which waits for the device."""
-
-    def __new__(cls):
-        import keras
-
-        class _Timer(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.seconds = []
-
-            def on_epoch_begin(self, epoch, logs=None):
-                self._start = time.perf_counter()
-
-            def on_epoch_end(self, epoch, logs=None):
-                float((logs or {}).get("loss", 0.0))
-                self.seconds.append(time.perf_counter() - self._start)
-
-        return _Timer()
 
 
 def head_weights(model):

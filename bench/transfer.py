@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _threads import pin_threads  # noqa: E402
+from _timing import EpochTimer  # noqa: E402
 
 SIZE = 32
 SOURCE_CLASSES = (0, 1, 2, 3, 4)
@@ -180,26 +181,6 @@ def target_split(labels_per_class, seed, validation_per_class=20):
         validation.append(members[labels_per_class:cut])
         test.append(members[cut:])
     return tuple(np.concatenate(part) for part in (train, validation, test))
-
-
-class EpochTimer:
-    """Wall time of every epoch, as a Keras callback."""
-
-    def __new__(cls):
-        import keras
-
-        class _Timer(keras.callbacks.Callback):
-            def __init__(self):
-                super().__init__()
-                self.seconds = []
-
-            def on_epoch_begin(self, epoch, logs=None):
-                self._start = time.perf_counter()
-
-            def on_epoch_end(self, epoch, logs=None):
-                self.seconds.append(time.perf_counter() - self._start)
-
-        return _Timer()
 
 
 def classifier(weights, seed, args):
